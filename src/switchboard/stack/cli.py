@@ -1,0 +1,120 @@
+"""``switchboard stack install|up|down|status|logs``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from switchboard.errors import StackError
+from switchboard.stack.config import StackConfig
+from switchboard.stack.install import ensure_installed
+from switchboard.stack.stack import Stack, read_status, stacks_root, stop_detached
+
+stack_app = typer.Typer(
+    help="Run a local LiveKit stack (redis, livekit-server, livekit-sip) on loopback.",
+    no_args_is_help=True,
+)
+
+NameOption = Annotated[str, typer.Option("--name", help="Name of the stack (several can run).")]
+
+
+def _progress(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+@stack_app.command("install")
+def install(
+    no_sip: Annotated[bool, typer.Option("--no-sip", help="Skip building livekit-sip.")] = False,
+) -> None:
+    """Install Debian packages and build the pinned LiveKit binaries (idempotent, cached)."""
+    try:
+        ensure_installed(_progress, with_sip=not no_sip)
+    except StackError as exc:
+        _fail(exc)
+
+
+@stack_app.command("up")
+def up(
+    name: NameOption = "dev",
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option("--webhook", help="Webhook URL livekit-server posts to (repeatable)."),
+    ] = None,
+    empty_timeout: Annotated[int, typer.Option(help="Room empty_timeout in seconds.")] = 300,
+    departure_timeout: Annotated[int, typer.Option(help="Room departure_timeout in seconds.")] = 20,
+    api_key: Annotated[str, typer.Option(help="API key of the stack.")] = "devkey",
+    api_secret: Annotated[
+        str, typer.Option(help="API secret of the stack (at least 32 characters).")
+    ] = "switchboard-dev-secret-0123456789abcdef",
+    no_sip: Annotated[bool, typer.Option("--no-sip", help="Do not start livekit-sip.")] = False,
+) -> None:
+    """Start a detached stack and print its LIVEKIT_* settings (stop it with 'stack down')."""
+    if read_status(name) is not None:
+        _fail(
+            StackError(f"stack '{name}' is already up; run 'switchboard stack down --name {name}'")
+        )
+    config = StackConfig(
+        api_key=api_key,
+        api_secret=api_secret,
+        webhook_urls=webhook or [],
+        empty_timeout=empty_timeout,
+        departure_timeout=departure_timeout,
+        with_sip=not no_sip,
+    )
+    stack = Stack.create(name, config)
+    try:
+        stack.start(_progress, detach=True)
+    except StackError as exc:
+        _fail(exc)
+    _print_env(config)
+
+
+@stack_app.command("down")
+def down(name: NameOption = "dev") -> None:
+    """Stop every process a detached stack started."""
+    stopped = stop_detached(name)
+    print(f"stopped: {', '.join(stopped)}" if stopped else f"stack '{name}' was not up")
+
+
+@stack_app.command("status")
+def status(name: NameOption = "dev") -> None:
+    """Show whether each process of the stack is alive, and its connection settings."""
+    state = read_status(name)
+    if state is None:
+        print(f"stack '{name}' is not up")
+        raise typer.Exit(1)
+    for process, alive in state.alive.items():
+        print(f"{process:16} {'up' if alive else 'DOWN'}")
+    _print_env(state.config)
+    if not all(state.alive.values()):
+        raise typer.Exit(1)
+
+
+@stack_app.command("logs")
+def logs(
+    name: NameOption = "dev",
+    process: Annotated[
+        str, typer.Argument(help="redis, livekit-server or livekit-sip.")
+    ] = "livekit-server",
+    lines: Annotated[int, typer.Option("-n", help="How many last lines.")] = 50,
+) -> None:
+    """Print the last log lines of one process of the stack."""
+    path = stacks_root() / name / f"{process}.log"
+    if not path.exists():
+        _fail(StackError(f"no log for '{process}' in stack '{name}' ({path})"))
+    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+        print(line)
+
+
+def _print_env(config: StackConfig) -> None:
+    for key, value in config.env().items():
+        print(f"export {key}={value}")
+    if config.with_sip:
+        print(f"# SIP: {config.sip_address} (udp/tcp)")
+
+
+def _fail(exc: Exception) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+    raise typer.Exit(2)

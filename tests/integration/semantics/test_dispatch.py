@@ -1,0 +1,43 @@
+"""Which agents the real livekit-server dispatches, for each way a room comes to exist.
+
+Facts a-e of the semantics suite; see docs/livekit-semantics.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from livekit import api
+from tests.support.participants import agent_names_in_room, eventually, join
+from tests.support.workers import WorkerPool
+
+from switchboard.stack.stack import Stack
+
+# How long we keep watching after the expected agents joined, so a late extra agent is caught.
+SETTLE_SECONDS = 3.0
+
+
+async def _settled_agents(lkapi: api.LiveKitAPI, room: str, expected: list[str]) -> list[str]:
+    async def joined() -> bool:
+        return len(await agent_names_in_room(lkapi, room)) >= len(expected)
+
+    await eventually(joined, timeout=20)
+    await asyncio.sleep(SETTLE_SECONDS)
+    return await agent_names_in_room(lkapi, room)
+
+
+async def _dispatch_names(lkapi: api.LiveKitAPI, room: str) -> list[str]:
+    dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room)
+    return sorted(d.agent_name for d in dispatches)
+
+
+async def test_a_plain_token_join_dispatches_only_the_unnamed_worker(
+    livekit_stack: Stack, probe_workers: WorkerPool, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    human = await join(livekit_stack, room_name, "human")
+    try:
+        assert await _settled_agents(lkapi, room_name, ["unnamed"]) == ["unnamed"]
+        assert await _dispatch_names(lkapi, room_name) == [""]
+        assert [j["label"] for j in probe_workers.jobs(room_name)] == ["unnamed"]
+    finally:
+        await human.disconnect()

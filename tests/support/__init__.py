@@ -1,0 +1,1 @@
+"""Test support: real processes and real clients, never stand-ins for LiveKit or our own code."""
