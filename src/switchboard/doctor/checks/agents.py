@@ -1,0 +1,123 @@
+"""Worker naming: names nobody dispatches, dispatches nobody serves, names from the environment."""
+
+from __future__ import annotations
+
+from switchboard.doctor.findings import CheckCode, Finding, Severity
+from switchboard.doctor.inventory import Inventory, Reference
+from switchboard.doctor.loaders.python_scan import DYNAMIC_AGENT
+
+NEVER_DISPATCHED = CheckCode("SB103", "Named agent is never dispatched")
+NO_WORKER_FOR_DISPATCH = CheckCode("SB104", "Dispatch names an agent no worker registers")
+NAME_FROM_ENVIRONMENT = CheckCode("SB105", "Agent name can come from the environment")
+LEGACY_RUN_APP = CheckCode("SB106", "Deprecated cli.run_app(WorkerOptions(...))")
+
+
+def dispatched_agents(inventory: Inventory) -> list[Reference]:
+    """Every agent name something dispatches (`*` when computed at run time)."""
+    references: list[Reference] = []
+    for path in inventory.room_paths:
+        if path.dispatched_agent is None:
+            references.append(Reference(name=DYNAMIC_AGENT, source=path.source))
+        elif path.dispatched_agent:
+            references.append(Reference(name=path.dispatched_agent, source=path.source))
+        references.extend(Reference(name=name, source=path.source) for name in path.agents)
+    for rule in inventory.dispatch_rules:
+        references.extend(Reference(name=name, source=rule.source) for name in rule.agents)
+    for rules_file in inventory.rules_files:
+        references.extend(rules_file.agents)
+    for room in inventory.server_rooms:
+        references.extend(
+            Reference(name=dispatch.agent_name, source=room.source)
+            for dispatch in room.dispatches
+            if dispatch.agent_name
+        )
+    return references
+
+
+def check_never_dispatched(inventory: Inventory) -> list[Finding]:
+    """SB103: a worker registers a name that no token, rule, rules file or API call dispatches."""
+    dispatched = dispatched_agents(inventory)
+    names = {reference.name for reference in dispatched}
+    if DYNAMIC_AGENT in names:
+        return []
+    findings: list[Finding] = []
+    for worker in inventory.workers:
+        if worker.agent_name and worker.agent_name not in names:
+            findings.append(
+                NEVER_DISPATCHED.finding(
+                    Severity.WARNING,
+                    f"The worker registers as '{worker.agent_name}', which turns automatic "
+                    "dispatch off for it, but none of the inputs dispatches that name, so it "
+                    "never gets a job.",
+                    [f"{worker.source}: agent_name={worker.agent_name!r}"],
+                    f"Dispatch '{worker.agent_name}' explicitly: list it in the SIP dispatch "
+                    "rule's room_config.agents, a token's roomConfig.agents, a "
+                    "CreateRoomRequest.agents, a Switchboard rule, or CreateDispatch into an "
+                    "existing room. If the code that dispatches it lives elsewhere, pass it "
+                    "with --file.",
+                )
+            )
+    return findings
+
+
+def check_no_worker_for_dispatch(inventory: Inventory) -> list[Finding]:
+    """SB104: something dispatches a name that no scanned worker registers."""
+    workers = inventory.workers
+    if not workers or any(worker.dynamic_name for worker in workers):
+        return []
+    if inventory.env_agent_names and inventory.unnamed_workers:
+        return []
+    registered = inventory.registered_agent_names
+    findings: list[Finding] = []
+    missing: dict[str, list[str]] = {}
+    for reference in dispatched_agents(inventory):
+        if reference.name != DYNAMIC_AGENT and reference.name not in registered:
+            missing.setdefault(reference.name, []).append(reference.source)
+    for name, sources in sorted(missing.items()):
+        findings.append(
+            NO_WORKER_FOR_DISPATCH.finding(
+                Severity.WARNING,
+                f"'{name}' is dispatched but no scanned worker registers that name. The server "
+                "does not queue the job: it logs 'not dispatching agent job since no worker is "
+                "available' and the room stays without that agent.",
+                [f"{source}: dispatches '{name}'" for source in sources],
+                f"Register a worker with agent_name='{name}' (check the spelling on both sides), "
+                "or pass the file that declares it with --file.",
+            )
+        )
+    return findings
+
+
+def check_name_from_environment(inventory: Inventory) -> list[Finding]:
+    """SB105: LIVEKIT_AGENT_NAME / LIVEKIT_AGENT_NAME_OVERRIDE can rename a worker at run time."""
+    if not inventory.env_agent_names:
+        return []
+    return [
+        NAME_FROM_ENVIRONMENT.finding(
+            Severity.INFO,
+            "livekit-agents takes the worker name from LIVEKIT_AGENT_NAME_OVERRIDE first, then "
+            "the agent_name argument, then LIVEKIT_AGENT_NAME. A worker that looks unnamed in "
+            "code can register with a name (and stop getting automatic jobs), and the override "
+            "can rename a named one.",
+            [f"{reference.source}: {reference.name}" for reference in inventory.env_agent_names],
+            "Set agent_name in code and keep these variables out of the worker's environment, "
+            "or make sure every environment sets the name the dispatchers use.",
+        )
+    ]
+
+
+def check_legacy_run_app(inventory: Inventory) -> list[Finding]:
+    """SB106: `cli.run_app(WorkerOptions(...))` is the legacy form."""
+    return [
+        LEGACY_RUN_APP.finding(
+            Severity.INFO,
+            "WorkerOptions is a deprecated alias of ServerOptions, converted to an AgentServer "
+            "at start-up; the current form makes the agent name sit next to the entrypoint.",
+            [f"{worker.source}: cli.run_app({worker.form}(...))"],
+            "Use `server = AgentServer()`, decorate the entrypoint with "
+            f"`@server.rtc_session(agent_name={worker.agent_name or 'your-agent'!r})` and call "
+            "`cli.run_app(server)`.",
+        )
+        for worker in inventory.workers
+        if worker.legacy_run_app
+    ]

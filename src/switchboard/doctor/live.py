@@ -1,0 +1,151 @@
+"""The live edges: read SIP objects, rooms and dispatches from a server, and probe it.
+
+These are the only doctor functions that talk to LiveKit. Everything they read goes through the
+same dict converters as the JSON exports, so files and server give the same Inventory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from livekit import api
+
+from switchboard.doctor.inventory import (
+    Inventory,
+    ProbeAgent,
+    ProbeResult,
+    Reference,
+    ServerDispatch,
+    ServerRoom,
+)
+from switchboard.doctor.loaders.exports import (
+    dispatch_rule_from_dict,
+    inbound_trunk_from_dict,
+    outbound_trunk_from_dict,
+)
+
+PROBE_ROOM_PREFIX = "switchboard-probe-"
+PROBE_METADATA = json.dumps({"switchboard": "doctor-probe"})
+# Closes the probe room by itself should the final DeleteRoom never reach the server.
+_PROBE_EMPTY_TIMEOUT = 30
+
+
+async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
+    """Inbound and outbound trunks, dispatch rules, rooms and their dispatches, from the server.
+
+    The SIP part needs livekit-sip's Redis on the server; when the SIP API is unavailable that is
+    recorded as a problem (SB001) and the rooms are still read.
+    """
+    inventory = Inventory()
+    try:
+        inbound = await lkapi.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest())
+        outbound = await lkapi.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
+        rules = await lkapi.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
+    except api.TwirpError as error:
+        problem = f"the SIP API is unavailable ({error.code}: {error.message})"
+        inventory.problems.append(Reference(name=problem, source="server: SIP"))
+    else:
+        inventory.inbound_trunks = [
+            inbound_trunk_from_dict(_as_dict(trunk), f"server: inbound trunk {trunk.sip_trunk_id}")
+            for trunk in inbound.items
+        ]
+        inventory.outbound_trunks = [
+            outbound_trunk_from_dict(
+                _as_dict(trunk), f"server: outbound trunk {trunk.sip_trunk_id}"
+            )
+            for trunk in outbound.items
+        ]
+        inventory.dispatch_rules = [
+            dispatch_rule_from_dict(
+                _as_dict(rule), f"server: dispatch rule {rule.sip_dispatch_rule_id}"
+            )
+            for rule in rules.items
+        ]
+    rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
+    for room in rooms.rooms:
+        if room.name.startswith(PROBE_ROOM_PREFIX):
+            continue
+        dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room.name)
+        inventory.server_rooms.append(
+            ServerRoom(
+                name=room.name,
+                sid=room.sid,
+                empty_timeout=room.empty_timeout,
+                departure_timeout=room.departure_timeout,
+                num_participants=room.num_participants,
+                dispatches=[_dispatch(dispatch) for dispatch in dispatches],
+                source=f"server: room {room.name}",
+            )
+        )
+    return inventory
+
+
+async def probe(
+    lkapi: api.LiveKitAPI, *, wait_seconds: float = 5.0, poll_seconds: float = 0.5
+) -> ProbeResult:
+    """Create a throw-away room with no agent list and report which agents join it.
+
+    The room is named `switchboard-probe-<random>`, carries metadata
+    `{"switchboard": "doctor-probe"}` and is always deleted, even on error or cancellation. An agent
+    that joins really runs its entrypoint there.
+    """
+    room = f"{PROBE_ROOM_PREFIX}{secrets.token_hex(4)}"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await lkapi.room.create_room(
+            api.CreateRoomRequest(
+                name=room, metadata=PROBE_METADATA, empty_timeout=_PROBE_EMPTY_TIMEOUT
+            )
+        )
+        agents: list[ProbeAgent] = []
+        while True:
+            agents = await _agents_in(lkapi, room)
+            if agents or loop.time() - started >= wait_seconds:
+                break
+            await asyncio.sleep(poll_seconds)
+        dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room)
+        return ProbeResult(
+            room=room,
+            waited_seconds=round(loop.time() - started, 1),
+            agents=agents,
+            dispatches=[_dispatch(dispatch) for dispatch in dispatches],
+            source="probe",
+        )
+    finally:
+        await asyncio.shield(_delete_room(lkapi, room))
+
+
+async def _delete_room(lkapi: api.LiveKitAPI, room: str) -> None:
+    try:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+    except api.TwirpError as error:
+        if error.code != api.TwirpErrorCode.NOT_FOUND:
+            raise
+
+
+async def _agents_in(lkapi: api.LiveKitAPI, room: str) -> list[ProbeAgent]:
+    response = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+    return [
+        ProbeAgent(
+            identity=participant.identity,
+            agent_name=participant.attributes.get("lk.agent_name", ""),
+        )
+        for participant in response.participants
+        if participant.kind == api.ParticipantInfo.Kind.AGENT
+    ]
+
+
+def _dispatch(dispatch: Any) -> ServerDispatch:
+    return ServerDispatch(
+        dispatch_id=dispatch.id, agent_name=dispatch.agent_name, room=dispatch.room
+    )
+
+
+def _as_dict(message: Any) -> dict[str, Any]:
+    result: dict[str, Any] = MessageToDict(message, preserving_proto_field_name=True)
+    return result

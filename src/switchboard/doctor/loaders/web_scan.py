@@ -1,0 +1,108 @@
+"""Line-based scan of web frontends and Node services (.ts/.tsx/.js/...) and of `.env` files.
+
+JavaScript is not parsed; the patterns are the ones LiveKit's starters and server SDK use:
+`new AccessToken(...)` with or without `roomConfig` agents, `useAgentErrors` and `session.end()`
+on agent failure, `createDispatch(room, 'agent')`, and webhook event names.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from switchboard.doctor.inventory import Inventory, Reference, RoomPath, RoomPathKind
+from switchboard.doctor.loaders.python_scan import (
+    DYNAMIC_AGENT,
+    ENV_AGENT_NAME_VARIABLES,
+    WATCHED_WEBHOOK_EVENTS,
+)
+
+WEB_SUFFIXES = frozenset({".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs"})
+
+_TOKEN = re.compile(r"new\s+AccessToken\s*\(")
+_AGENT_NAME = re.compile(r"""agent_?[nN]ame\s*:\s*['"`]([^'"`]+)['"`]""")
+_ROOM_CONFIG_AGENTS = re.compile(r"(roomConfig|RoomConfiguration)[\s\S]*?\bagents\b")
+_CREATE_DISPATCH = re.compile(r"""\.createDispatch\s*\(\s*[^,]+,\s*(['"`])([^'"`]+)\1""")
+_USE_AGENT_ERRORS = re.compile(r"\buseAgentErrors\b")
+_END_SESSION = re.compile(r"\b(?:session\.)?end\(\s*\)")
+_FAILED_STATE = re.compile(r"""state\s*===?\s*['"]failed['"]""")
+_EVENTS = "|".join(sorted(WATCHED_WEBHOOK_EVENTS))
+_ENV_NAMES = "|".join(sorted(ENV_AGENT_NAME_VARIABLES, reverse=True))
+_EVENT = re.compile(rf"""['"`]({_EVENTS})['"`]""")
+_ENV = re.compile(rf"\b({_ENV_NAMES})\b")
+_ENV_ASSIGNMENT = re.compile(rf"^\s*(?:export\s+)?({_ENV_NAMES})\s*=")
+
+
+def is_env_file(path: Path) -> bool:
+    """True for `.env`, `.env.local`, `production.env` and the like."""
+    return path.name == ".env" or path.name.startswith(".env.") or path.suffix == ".env"
+
+
+def scan_web_file(path: Path) -> Inventory:
+    """Scan one JavaScript/TypeScript file."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    inventory = Inventory(files=[str(path)])
+
+    for match in _TOKEN.finditer(text):
+        names = _AGENT_NAME.findall(text)
+        has_agents = bool(_ROOM_CONFIG_AGENTS.search(text))
+        inventory.room_paths.append(
+            RoomPath(
+                kind=RoomPathKind.TOKEN,
+                agents=names or ([DYNAMIC_AGENT] if has_agents else []),
+                source=_where(path, text, match.start()),
+            )
+        )
+    is_webhook_handler = "WebhookReceiver" in text
+    for match in _CREATE_DISPATCH.finditer(text):
+        inventory.room_paths.append(
+            RoomPath(
+                kind=RoomPathKind.CREATE_DISPATCH,
+                dispatched_agent=match.group(2),
+                may_create_room=not is_webhook_handler,
+                source=_where(path, text, match.start()),
+            )
+        )
+    for match in _EVENT.finditer(text):
+        inventory.webhook_events.append(
+            Reference(name=match.group(1), source=_where(path, text, match.start()))
+        )
+    for match in _ENV.finditer(text):
+        inventory.env_agent_names.append(
+            Reference(name=match.group(1), source=_where(path, text, match.start()))
+        )
+    inventory.session_enders.extend(_session_enders(path, lines))
+    return inventory
+
+
+def scan_env_file(path: Path) -> Inventory:
+    """Scan a dotenv file for `LIVEKIT_AGENT_NAME=` and `LIVEKIT_AGENT_NAME_OVERRIDE=`."""
+    inventory = Inventory(files=[str(path)])
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if match := _ENV_ASSIGNMENT.match(line):
+            inventory.env_agent_names.append(
+                Reference(name=match.group(1), source=f"{path}:{number}")
+            )
+    return inventory
+
+
+def _session_enders(path: Path, lines: list[str]) -> list[Reference]:
+    """Where the UI ends the session because the agent failed or left."""
+    text = "\n".join(lines)
+    watches_agent_failure = bool(_USE_AGENT_ERRORS.search(text) or _FAILED_STATE.search(text))
+    enders: list[Reference] = []
+    for number, line in enumerate(lines, start=1):
+        if watches_agent_failure and _END_SESSION.search(line):
+            enders.append(Reference(name="end() on agent failure", source=f"{path}:{number}"))
+        elif re.search(r"\buseAgentErrors\s*\(", line) and not _defines_hook(line):
+            enders.append(Reference(name="useAgentErrors()", source=f"{path}:{number}"))
+    return enders
+
+
+def _defines_hook(line: str) -> bool:
+    return bool(re.search(r"(function|const|let)\s+useAgentErrors\b", line))
+
+
+def _where(path: Path, text: str, offset: int) -> str:
+    return f"{path}:{text.count(chr(10), 0, offset) + 1}"
