@@ -1,0 +1,375 @@
+"""One YAML file configures both agents: questions, transfer targets, fallback, speech, timeouts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from switchboard.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "default_config.yaml"
+CONFIG_ENV_VAR = "SWITCHBOARD_AGENTS_CONFIG"
+
+_IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+_DTMF_KEY = r"^[0-9*#]$"
+YesNo = Literal["yes", "no"]
+ParticipantKindName = Literal[
+    "standard", "sip", "ingress", "egress", "agent", "connector", "bridge"
+]
+DialOutcomeName = Literal[
+    "busy",
+    "no_answer",
+    "declined",
+    "timeout",
+    "loop_detected",
+    "forbidden",
+    "not_found",
+    "unavailable",
+    "failed",
+]
+
+
+def _yes_no_keys() -> dict[str, YesNo]:
+    return {"1": "yes", "2": "no"}
+
+
+def _callback_outcomes() -> list[DialOutcomeName]:
+    return ["busy", "no_answer", "declined", "timeout"]
+
+
+def _human_kinds() -> list[ParticipantKindName]:
+    return ["sip", "standard"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _QuestionBase(_Model):
+    id: str = Field(pattern=_IDENTIFIER, description="Slot name the answer is stored under.")
+    prompt: str = Field(min_length=1)
+    label: str = Field(default="", description="How the brief names this slot.")
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.id.replace("_", " ").capitalize()
+
+
+class YesNoQuestion(_QuestionBase):
+    kind: Literal["yes_no"]
+    expect: YesNo | None = None
+    dtmf: dict[Annotated[str, Field(pattern=_DTMF_KEY)], YesNo] = Field(
+        default_factory=_yes_no_keys
+    )
+
+
+class NumberRange(_Model):
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def contains(self, value: int) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class NumberQuestion(_QuestionBase):
+    kind: Literal["number"]
+    min: int = 0
+    max: int = 999_999
+    unit: str = Field(default="", description="Appended to the value in the brief.")
+    expect: NumberRange | None = None
+    dtmf: bool = Field(default=True, description="Accept digits typed on the keypad, end with #.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberQuestion:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Choice(_Model):
+    synonyms: list[str] = Field(default_factory=list)
+    dtmf: str | None = Field(default=None, pattern=_DTMF_KEY)
+
+
+class ChoiceQuestion(_QuestionBase):
+    kind: Literal["choice"]
+    choices: dict[Annotated[str, Field(pattern=_IDENTIFIER)], Choice] = Field(min_length=2)
+    expect: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChoiceQuestion:
+        unknown = [c for c in self.expect or [] if c not in self.choices]
+        if unknown:
+            raise ValueError(f"expect names unknown choices {unknown}; known: {list(self.choices)}")
+        digits = [c.dtmf for c in self.choices.values() if c.dtmf is not None]
+        if len(digits) != len(set(digits)):
+            raise ValueError(f"two choices share a DTMF digit: {sorted(digits)}")
+        return self
+
+
+class TextQuestion(_QuestionBase):
+    kind: Literal["text"]
+    min_length: int = Field(default=1, ge=1)
+
+
+Question = Annotated[
+    YesNoQuestion | NumberQuestion | ChoiceQuestion | TextQuestion, Field(discriminator="kind")
+]
+
+
+class OnQualified(_Model):
+    say: str = "Thank you. I'm connecting you now, please hold."
+    transfer_to: str | None = Field(default=None, description="A name in transfer.targets.")
+
+
+class Qualifier(_Model):
+    greeting: str = Field(min_length=1)
+    questions: list[Question] = Field(min_length=1)
+    reprompt: str = "Sorry, I didn't catch that."
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    on_qualified: OnQualified = OnQualified()
+    on_not_qualified: str = (
+        "Thank you for your time. Unfortunately we can't help with this. Goodbye."
+    )
+    on_gave_up: str = "Sorry, I couldn't understand your answers. Please call back later. Goodbye."
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Qualifier:
+        ids = [q.id for q in self.questions]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"question ids must be unique; repeated: {duplicates}")
+        return self
+
+
+class TransferTarget(_Model):
+    display_name: str = Field(min_length=1)
+    sip_trunk_id: str = Field(default="", description="Outbound trunk id, ST_...")
+    number: str = Field(default="", description="E.164 number or sip: URI to dial.")
+    ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TransferTarget:
+        if bool(self.sip_trunk_id) != bool(self.number):
+            raise ValueError("set both sip_trunk_id and number, or neither (target not configured)")
+        if self.number and not re.fullmatch(r"\+?[0-9]{3,15}|sips?:.+", self.number):
+            raise ValueError(f"number {self.number!r} is neither E.164 (+15551234567) nor sip:")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.sip_trunk_id and self.number)
+
+
+class Fallback(_Model):
+    callback_on: list[DialOutcomeName] = Field(default_factory=_callback_outcomes)
+    callback_say: str = (
+        "Sorry, nobody can take your call right now. We'll call you back as soon as possible."
+    )
+    otherwise_say: str = "Sorry, I can't transfer your call right now. Please try again later."
+
+    def message_for(self, outcome: str) -> str:
+        """What the caller hears when the transfer ended with ``outcome``."""
+        return self.callback_say if outcome in self.callback_on else self.otherwise_say
+
+
+class HumanAttribute(_Model):
+    name: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+class Human(_Model):
+    """Who counts as the human the call is handed to (agents leave when one joins)."""
+
+    kinds: list[ParticipantKindName] = Field(default_factory=_human_kinds)
+    identity_pattern: str | None = Field(default=None, description="Regex, full match.")
+    attribute: HumanAttribute | None = HumanAttribute(name="switchboard.role", value="human-agent")
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> Human:
+        if self.identity_pattern is not None:
+            try:
+                re.compile(self.identity_pattern)
+            except re.error as exc:
+                raise ValueError(f"identity_pattern is not a valid regex: {exc}") from None
+        return self
+
+
+class Transfer(_Model):
+    targets: dict[Annotated[str, Field(pattern=_IDENTIFIER)], TransferTarget] = Field(
+        default_factory=dict
+    )
+    fallback: Fallback = Fallback()
+    human: Human = Human()
+
+
+class OutboundCaller(_Model):
+    accept_prompt: str = "Press 1 or say accept to take the call, 2 or decline to refuse."
+    reprompt: str = "Sorry, I didn't get that."
+    max_attempts: int = Field(default=2, ge=1, le=10)
+    on_accepted: str = "Thank you, connecting you now."
+    on_declined: str = "Understood, I'll let the caller know. Goodbye."
+
+
+class Speech(_Model):
+    espeak_binary: str = "espeak-ng"
+    espeak_voice: str = "en-us"
+    words_per_minute: int = Field(default=170, ge=80, le=450)
+
+
+class Timeouts(_Model):
+    answer_seconds: float = Field(default=12, gt=0, description="Silence before a reprompt.")
+    dtmf_digit_seconds: float = Field(default=3, gt=0, description="Pause that ends a number.")
+    transfer_seconds: float = Field(default=90, gt=0, description="Qualified to human joined.")
+    session_seconds: float = Field(default=900, gt=0, description="Cap on one whole call.")
+
+
+class AgentsConfig(_Model):
+    version: Literal[1] = 1
+    qualifier: Qualifier
+    transfer: Transfer = Transfer()
+    outbound_caller: OutboundCaller = OutboundCaller()
+    speech: Speech = Speech()
+    timeouts: Timeouts = Timeouts()
+
+    @model_validator(mode="after")
+    def _target_exists(self) -> AgentsConfig:
+        name = self.qualifier.on_qualified.transfer_to
+        if name is not None and name not in self.transfer.targets:
+            known = list(self.transfer.targets) or "none"
+            raise ValueError(
+                f"qualifier.on_qualified.transfer_to names unknown target {name!r}; "
+                f"transfer.targets has: {known}"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem in an agents config file, at ``file:line`` (1-based; 0 when unknown)."""
+
+    file: str
+    line: int
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{where}: {self.location}: {self.message}"
+            if self.location
+            else (f"{where}: {self.message}")
+        )
+
+
+class AgentsConfigError(ConfigError):
+    """An agents config file is invalid; ``issues`` lists every problem, in file order."""
+
+    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.line, i.location))
+        noun = "problem" if len(self.issues) == 1 else "problems"
+        lines = [f"agents config has {len(self.issues)} {noun}:", *(f"  {i}" for i in self.issues)]
+        super().__init__("\n".join(lines))
+
+
+def parse_config(text: str, source: str = "<string>") -> AgentsConfig:
+    """Validate YAML text; raise ``AgentsConfigError`` naming ``source:line`` for each problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise AgentsConfigError(
+            [ConfigIssue(source, line, "", f"invalid YAML: {problem}")]
+        ) from None
+    if not isinstance(data, Mapping):
+        raise AgentsConfigError([ConfigIssue(source, 1, "", "expected a mapping at the top level")])
+    try:
+        return AgentsConfig.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            ConfigIssue(
+                source,
+                _line_of(node, error["loc"]),
+                _dotted(error["loc"]),
+                _message(error),
+            )
+            for error in exc.errors()
+        ]
+        raise AgentsConfigError(issues) from None
+
+
+def load_config(path: str | Path | None = None) -> AgentsConfig:
+    """Load the config at ``path``, or the packaged default when ``path`` is None."""
+    if path is None:
+        text = resources.files("switchboard.agents").joinpath(DEFAULT_CONFIG_NAME).read_text()
+        return parse_config(text, DEFAULT_CONFIG_NAME)
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AgentsConfigError(
+            [ConfigIssue(str(file), 0, "", f"cannot read: {exc.strerror or exc}")]
+        ) from None
+    return parse_config(text, str(file))
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check spelling; see docs/agents.md for the schema)"
+    if error["type"] == "union_tag_invalid":
+        return "kind must be one of yes_no, number, choice, text"
+    return message
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part not in _UNION_TAGS:
+            text += f".{part}" if text else part
+    return text
+
+
+_UNION_TAGS = frozenset({"yes_no", "number", "choice", "text"})
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+    """1-based line of the deepest YAML node that ``loc`` reaches."""
+    if node is None:
+        return 0
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            continue  # a discriminator tag or a key that is missing from the file
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node, part: int | str) -> yaml.Node | None:
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        return node.value[part] if 0 <= part < len(node.value) else None
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value if isinstance(value, yaml.Node) else key
+    return None
