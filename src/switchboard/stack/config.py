@@ -90,6 +90,8 @@ class StackConfig(BaseModel):
             "nat_1_to_1_ip": self.node_ip,
             "rtp_port": f"{self.ports.rtp_start}-{self.ports.rtp_end}",
             "use_external_ip": False,
+            # Tests share 2 cores with the workers; the default 0.9 makes livekit-sip refuse calls.
+            "max_cpu_utilization": 1.0,
             "logging": {"level": "debug"},
         }
         return yaml.safe_dump(config, sort_keys=False)

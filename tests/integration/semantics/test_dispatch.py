@@ -41,3 +41,65 @@ async def test_a_plain_token_join_dispatches_only_the_unnamed_worker(
         assert [j["label"] for j in probe_workers.jobs(room_name)] == ["unnamed"]
     finally:
         await human.disconnect()
+
+
+async def test_b_token_with_agents_dispatches_only_those_agents(
+    livekit_stack: Stack, probe_workers: WorkerPool, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    human = await join(livekit_stack, room_name, "human", agents=["qualifier"])
+    try:
+        assert await _settled_agents(lkapi, room_name, ["qualifier"]) == ["qualifier"]
+        assert await _dispatch_names(lkapi, room_name) == ["qualifier"]
+        assert [j["label"] for j in probe_workers.jobs(room_name)] == ["qualifier"]
+    finally:
+        await human.disconnect()
+
+
+async def test_c_create_room_with_agents_dispatches_only_those_agents(
+    probe_workers: WorkerPool, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    await lkapi.room.create_room(
+        api.CreateRoomRequest(
+            name=room_name, agents=[api.RoomAgentDispatch(agent_name="outbound-caller")]
+        )
+    )
+    try:
+        assert await _settled_agents(lkapi, room_name, ["outbound-caller"]) == ["outbound-caller"]
+        assert await _dispatch_names(lkapi, room_name) == ["outbound-caller"]
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_d_create_dispatch_into_a_missing_room_also_brings_the_unnamed_worker(
+    probe_workers: WorkerPool, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    """The seed's bug: CreateDispatch auto-creates the room with no agent list."""
+    await lkapi.agent_dispatch.create_dispatch(
+        api.CreateAgentDispatchRequest(agent_name="outbound-caller", room=room_name)
+    )
+    try:
+        agents = await _settled_agents(lkapi, room_name, ["outbound-caller", "unnamed"])
+        assert agents == ["outbound-caller", "unnamed"]
+        assert await _dispatch_names(lkapi, room_name) == ["", "outbound-caller"]
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_d_create_dispatch_into_an_existing_room_adds_only_the_named_agent(
+    probe_workers: WorkerPool, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    await lkapi.room.create_room(
+        api.CreateRoomRequest(
+            name=room_name, agents=[api.RoomAgentDispatch(agent_name="qualifier")]
+        )
+    )
+    try:
+        await _settled_agents(lkapi, room_name, ["qualifier"])
+        await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name="outbound-caller", room=room_name)
+        )
+        agents = await _settled_agents(lkapi, room_name, ["outbound-caller", "qualifier"])
+        assert agents == ["outbound-caller", "qualifier"]
+        assert await _dispatch_names(lkapi, room_name) == ["outbound-caller", "qualifier"]
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
