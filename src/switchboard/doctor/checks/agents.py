@@ -36,8 +36,9 @@ def dispatched_agents(inventory: Inventory) -> list[Reference]:
 
 def check_never_dispatched(inventory: Inventory) -> list[Finding]:
     """SB103: a worker registers a name that no token, rule, rules file or API call dispatches."""
-    dispatched = dispatched_agents(inventory)
-    names = {reference.name for reference in dispatched}
+    if not _has_dispatch_sources(inventory):
+        return []
+    names = {reference.name for reference in dispatched_agents(inventory)}
     if DYNAMIC_AGENT in names:
         return []
     findings: list[Finding] = []
@@ -58,6 +59,17 @@ def check_never_dispatched(inventory: Inventory) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _has_dispatch_sources(inventory: Inventory) -> bool:
+    """True when some input can dispatch agents at all; otherwise "never dispatched" is moot."""
+    return bool(
+        inventory.room_paths
+        or inventory.dispatch_rules
+        or inventory.rules_files
+        or inventory.server_rooms
+        or inventory.server_read
+    )
 
 
 def check_no_worker_for_dispatch(inventory: Inventory) -> list[Finding]:

@@ -66,8 +66,8 @@ def check_short_room_timeout(inventory: Inventory) -> list[Finding]:
         if empty and empty < limits.min_empty_timeout:
             problems.append(
                 f"empty_timeout {empty} s (minimum {limits.min_empty_timeout} s): a room no human "
-                "has joined yet (agents do not count) closes after that long, e.g. while an "
-                "outbound call is still ringing"
+                "has joined yet (agents do not count) closes that long after creation, e.g. a "
+                "hand-off room before its agent has started and dialled out"
             )
         if problems:
             findings.append(

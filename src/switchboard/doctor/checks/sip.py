@@ -183,10 +183,10 @@ def check_trunk_without_rule(inventory: Inventory) -> list[Finding]:
             for trunk_id in rule.trunk_ids
             if trunk.trunk_id and difflib.get_close_matches(trunk.trunk_id, [trunk_id], cutoff=0.8)
         ]
-        scope = "" if complete else " No dispatch rule was loaded; pass them with --file."
+        scope = "" if complete else " (No dispatch rule was loaded; pass them with --file.)"
         findings.append(
             TRUNK_WITHOUT_RULE.finding(
-                Severity.ERROR if complete else Severity.WARNING,
+                Severity.ERROR if complete else Severity.INFO,
                 f"Calls to {', '.join(trunk.numbers) or trunk.label} match {trunk.label}, but "
                 "no dispatch rule applies to that trunk, so livekit-sip rejects them with 404 "
                 f"'Does not match Trunks or Dispatch Rules'.{scope}",

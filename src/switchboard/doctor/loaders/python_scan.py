@@ -150,7 +150,7 @@ class _Scanner:
                     kind=RoomPathKind.CREATE_DISPATCH,
                     dispatched_agent=_agent_literal(agent) if request else None,
                     may_create_room=self._may_create_room(room, call),
-                    room_expression=_text(room),
+                    room_expression=self._describe(room, call),
                     source=self._where(call),
                 )
             elif name == "create_sip_participant":
@@ -159,7 +159,7 @@ class _Scanner:
                 yield RoomPath(
                     kind=RoomPathKind.CREATE_SIP_PARTICIPANT,
                     may_create_room=self._may_create_room(room, call),
-                    room_expression=_text(room),
+                    room_expression=self._describe(room, call),
                     source=self._where(call),
                 )
             elif name == "create_room":
@@ -178,6 +178,13 @@ class _Scanner:
                     agents=self._agent_names(scope),
                     source=self._where(call),
                 )
+
+    def _describe(self, room: ast.expr | None, call: ast.Call) -> str:
+        """The room expression, with the value it was assigned when it is a local name."""
+        resolved = self._resolve(room, call)
+        if isinstance(room, ast.Name) and resolved is not room:
+            return f"{room.id} = {_text(resolved)}"
+        return _text(room)
 
     def _may_create_room(self, room: ast.expr | None, call: ast.Call) -> bool:
         """False when the room clearly exists already (the job's own room, or created first)."""

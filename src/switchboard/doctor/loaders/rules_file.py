@@ -2,10 +2,11 @@
 
 The doctor does not import the rules engine: it only needs the agent names a rules file dispatches
 and the participant attributes its conditions read. A rules file is a YAML mapping with top-level
-`version:` and `rules:` keys. Agent names are the values of `agent`/`agent_name` keys and the
-entries of `agents` lists. Attributes are read inside condition keys (`when`, `match`, `if`, ...):
-`attribute: x`, `attributes: {x: ...}`, `attributes.x: ...` and `attributes.x`/`attributes["x"]`
-inside expression strings.
+`version:` and `rules:` keys (schema: `switchboard.rules.models`). Agent names are the entries of
+`dispatch:` lists (`- qualifier` or `- agent: qualifier`) under `then:`/`default:`, plus any
+`agent`/`agent_name` value. Attributes are the field paths inside `when:` conditions
+(`participant.attributes[x]`, `participant.attributes.x`, `sip.x`), a `percentage.key`, and the
+generic forms `attribute: x` and `attributes: {x: ...}`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import yaml
 from switchboard.doctor.inventory import Inventory, Reference, RulesFile
 
 _AGENT_KEYS = frozenset({"agent", "agent_name", "agentName"})
-_AGENT_LIST_KEYS = frozenset({"agents"})
+_AGENT_LIST_KEYS = frozenset({"agents", "dispatch"})
 _CONDITION_KEYS = frozenset(
     {"when", "if", "unless", "match", "matches", "condition", "conditions", "where", "all", "any"}
 )
 _ATTRIBUTE_NAME_KEYS = frozenset({"attribute", "attr", "attribute_name"})
-_EXPRESSION = re.compile(r"""attributes(?:\.([A-Za-z0-9_\-.]+)|\[\s*['"]([^'"]+)['"]\s*\])""")
+_FIELD = re.compile(
+    r"""(?:attributes(?:\.([\w\-.]+)|\[\s*['"]?([^'"\]]+?)['"]?\s*\])|^(sip\.[\w\-.]+)$)"""
+)
 
 
 def is_rules_document(text: str) -> bool:
@@ -47,10 +50,11 @@ def load_rules_file(path: Path) -> Inventory:
             problems=[Reference(name=f"not valid YAML: {error}", source=f"{path}:{line}")]
         )
     facts = RulesFile(source=f"{path}:1")
-    rules = _mapping_value(root, "rules")
-    if rules is not None:
-        facts.agents = list(_agent_names(rules, path))
-        facts.attributes = list(_condition_attributes(rules, path, in_condition=False))
+    for section in ("rules", "default"):
+        node = _mapping_value(root, section)
+        if node is not None:
+            facts.agents.extend(_agent_names(node, path))
+            facts.attributes.extend(_condition_attributes(node, path, in_condition=False))
     return Inventory(rules_files=[facts], files=[str(path)])
 
 
@@ -81,23 +85,27 @@ def _condition_attributes(
         for key, value in node.value:
             name = _scalar(key)
             inside = in_condition or name in _CONDITION_KEYS
+            if inside:
+                yield from _fields(name, path, key)
             if inside and name in _ATTRIBUTE_NAME_KEYS and _scalar(value):
-                yield Reference(name=_scalar(value), source=_where(path, value))
+                yield from _fields(f"attributes.{_scalar(value)}", path, value)
             elif inside and name == "attributes" and isinstance(value, yaml.MappingNode):
                 for attribute, _ in value.value:
                     yield Reference(name=_scalar(attribute), source=_where(path, attribute))
             else:
-                if inside and name.startswith("attributes."):
-                    attribute = name.removeprefix("attributes.")
-                    yield Reference(name=attribute, source=_where(path, key))
                 yield from _condition_attributes(value, path, in_condition=inside)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             yield from _condition_attributes(item, path, in_condition=in_condition)
     elif in_condition and isinstance(node, yaml.ScalarNode):
-        for match in _EXPRESSION.finditer(str(node.value)):
-            attribute = match.group(1) or match.group(2)
-            yield Reference(name=attribute.rstrip("."), source=_where(path, node))
+        yield from _fields(str(node.value), path, node)
+
+
+def _fields(text: str, path: Path, node: yaml.Node) -> Iterator[Reference]:
+    """Attribute keys named by a field path or expression in `text`."""
+    for match in _FIELD.finditer(text.strip()):
+        attribute = (match.group(1) or match.group(2) or match.group(3)).strip().rstrip(".")
+        yield Reference(name=attribute, source=_where(path, node))
 
 
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
