@@ -194,3 +194,7 @@ def _status_code(raw: str | None, message: str) -> int | None:
         return int(raw)
     match = _SIP_STATUS_IN_MESSAGE.search(message)
     return int(match.group(1)) if match else None
+
+
+class RoomSetupError(SwitchboardError):
+    """A room or agent dispatch could not be created through the LiveKit API."""

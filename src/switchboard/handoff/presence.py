@@ -1,0 +1,133 @@
+"""Leave the room (never delete it) once the human the call is handed to has joined."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from livekit import rtc
+
+if TYPE_CHECKING:
+    from livekit.agents import JobContext
+
+logger = logging.getLogger("switchboard.handoff")
+
+SIP_CALL_STATUS = "sip.callStatus"
+KIND_BY_NAME: Mapping[str, int] = {
+    "standard": rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+    "sip": rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+    "ingress": rtc.ParticipantKind.PARTICIPANT_KIND_INGRESS,
+    "egress": rtc.ParticipantKind.PARTICIPANT_KIND_EGRESS,
+    "agent": rtc.ParticipantKind.PARTICIPANT_KIND_AGENT,
+    "connector": rtc.ParticipantKind.PARTICIPANT_KIND_CONNECTOR,
+    "bridge": rtc.ParticipantKind.PARTICIPANT_KIND_BRIDGE,
+}
+HUMAN_KINDS: tuple[int, ...] = (KIND_BY_NAME["standard"], KIND_BY_NAME["sip"])
+
+
+@dataclass(frozen=True, slots=True)
+class HumanMatcher:
+    """Which participant counts as the human: kind, identity regex, and one attribute value.
+
+    A SIP participant joins the room while its phone is still ringing, so it only counts once
+    its ``sip.callStatus`` attribute is ``active`` (the callee answered).
+    """
+
+    kinds: frozenset[int] = frozenset(HUMAN_KINDS)
+    identity_pattern: re.Pattern[str] | None = None
+    attribute: tuple[str, str] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        kinds: Collection[int | str] = HUMAN_KINDS,
+        identity_pattern: str | None = None,
+        attribute: tuple[str, str] | None = None,
+    ) -> HumanMatcher:
+        """Kinds may be ``rtc.ParticipantKind`` values or names ('sip', 'standard', ...)."""
+        return cls(
+            kinds=frozenset(KIND_BY_NAME[k] if isinstance(k, str) else k for k in kinds),
+            identity_pattern=re.compile(identity_pattern) if identity_pattern else None,
+            attribute=attribute,
+        )
+
+    def matches(self, kind: int, identity: str, attributes: Mapping[str, str]) -> bool:
+        if kind not in self.kinds:
+            return False
+        if self.identity_pattern is not None and not self.identity_pattern.fullmatch(identity):
+            return False
+        if self.attribute is not None and attributes.get(self.attribute[0]) != self.attribute[1]:
+            return False
+        sip = kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+        return not sip or attributes.get(SIP_CALL_STATUS, "active") == "active"
+
+    def matches_participant(self, participant: rtc.RemoteParticipant) -> bool:
+        return self.matches(participant.kind, participant.identity, participant.attributes)
+
+
+def leave_when_human_joins(
+    ctx: JobContext,
+    *,
+    kinds: Collection[int | str] = HUMAN_KINDS,
+    identity_pattern: str | None = None,
+    attribute: tuple[str, str] | None = None,
+    reason: str = "human joined",
+    before_leaving: Callable[[rtc.RemoteParticipant], Awaitable[None]] | None = None,
+) -> asyncio.Future[rtc.RemoteParticipant]:
+    """Call ``ctx.shutdown(reason)`` when a matching human is (or already was) in the room.
+
+    The agent disconnects; the room and everyone else stay. ``before_leaving`` runs first
+    (bounded to 5 s), e.g. to publish a final attribute. Returns a future resolved with the
+    human, so callers can also await it.
+    """
+    matcher = HumanMatcher.build(kinds, identity_pattern, attribute)
+    room = ctx.room
+    found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
+
+    async def leave(human: rtc.RemoteParticipant) -> None:
+        if before_leaving is not None:
+            try:
+                await asyncio.wait_for(before_leaving(human), timeout=5)
+            except Exception:
+                logger.warning("before_leaving failed", exc_info=True)
+        logger.info(
+            "human joined, agent leaving", extra={"room": room.name, "human": human.identity}
+        )
+        ctx.shutdown(reason=f"{reason}: {human.identity}")
+
+    def check(participant: rtc.Participant) -> None:
+        if found.done() or not isinstance(participant, rtc.RemoteParticipant):
+            return
+        if matcher.matches_participant(participant):
+            found.set_result(participant)
+            detach()
+            task = asyncio.create_task(leave(participant), name="switchboard.leave")
+            _leaving.add(task)  # the loop only keeps weak references to tasks
+            task.add_done_callback(_leaving.discard)
+
+    def on_attributes(_changed: Mapping[str, str], participant: rtc.Participant) -> None:
+        check(participant)
+
+    def on_connection(state: int) -> None:
+        if state == rtc.ConnectionState.CONN_CONNECTED:
+            for participant in list(room.remote_participants.values()):
+                check(participant)
+
+    def detach() -> None:
+        room.off("participant_connected", check)
+        room.off("participant_attributes_changed", on_attributes)
+        room.off("connection_state_changed", on_connection)
+
+    room.on("participant_connected", check)
+    room.on("participant_attributes_changed", on_attributes)
+    room.on("connection_state_changed", on_connection)
+    if room.isconnected():
+        on_connection(rtc.ConnectionState.CONN_CONNECTED)
+    return found
+
+
+_leaving: set[asyncio.Task[None]] = set()
