@@ -88,18 +88,19 @@ def _leak_from_path(path: RoomPath, unnamed: list[str], env_note: str) -> Findin
     evidence = [f"{path.source}: {path.kind}{room} without an agent list", *unnamed]
     if path.kind is RoomPathKind.CREATE_DISPATCH:
         target = f"'{path.dispatched_agent}'" if path.dispatched_agent else "the named agent"
+        agent = f'"{path.dispatched_agent}"' if path.dispatched_agent else "agent_name"
+        room_variable = path.room_expression.split(" = ")[0] or "room"
         return DEFAULT_AGENT_LEAK.finding(
             Severity.ERROR,
             f"CreateDispatch{room} for {target}: when the room does not exist yet the server "
             "creates it with a bare CreateRoomRequest (no agents), so the unnamed worker"
             f"{env_note} is dispatched there as well, and {target} is added on top.",
             evidence,
-            "Create the room first with its agent list instead of dispatching into a new room: "
-            "`await lkapi.room.create_room(api.CreateRoomRequest(name=room, agents=["
-            f"api.RoomAgentDispatch(agent_name={target.replace(chr(39), chr(34))}, "
-            "metadata=metadata)]))`; only listed agents are dispatched. "
-            f"And {_NAME_IT[0].lower()}{_NAME_IT[1:]} (e.g. from the SIP dispatch rule's "
-            "room_config.agents).",
+            "Create the room with its agent list instead of dispatching into a new room: "
+            f"`await lkapi.room.create_room(api.CreateRoomRequest(name={room_variable}, "
+            f"agents=[api.RoomAgentDispatch(agent_name={agent}, metadata=metadata)]))`; only "
+            f"listed agents are dispatched. And {_NAME_IT[0].lower()}{_NAME_IT[1:]} (e.g. "
+            "from the SIP dispatch rule's room_config.agents).",
         )
     if path.kind is RoomPathKind.CREATE_SIP_PARTICIPANT:
         return DEFAULT_AGENT_LEAK.finding(

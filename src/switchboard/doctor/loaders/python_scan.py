@@ -63,7 +63,10 @@ class _Scanner:
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
-        self.calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        self.calls = sorted(
+            (node for node in ast.walk(tree) if isinstance(node, ast.Call)),
+            key=lambda call: (call.lineno, call.col_offset),
+        )
         self.handoff_code = any(_callee(call) in _HANDOFF_MARKERS for call in self.calls) or any(
             isinstance(node, ast.Constant) and node.value in _HANDOFF_MARKERS
             for node in ast.walk(tree)

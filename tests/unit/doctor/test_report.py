@@ -1,0 +1,54 @@
+"""Table and JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from switchboard.doctor import Finding, Inventory, Severity, exit_code, render_json, render_table
+from switchboard.doctor.checks.lifecycle import ROOM_CREATED_WEBHOOK
+
+from .conftest import FIXTURES, findings_for
+
+
+def _finding(severity: Severity) -> Finding:
+    return ROOM_CREATED_WEBHOOK.finding(severity, "message", ["w.js:1"], "fix it")
+
+
+def test_exit_code_follows_the_worst_severity() -> None:
+    assert exit_code([]) == 0
+    assert exit_code([_finding(Severity.INFO)]) == 0
+    assert exit_code([_finding(Severity.INFO), _finding(Severity.WARNING)]) == 1
+    assert exit_code([_finding(Severity.WARNING), _finding(Severity.ERROR)]) == 2
+
+
+def test_json_output_is_machine_readable() -> None:
+    findings = findings_for(FIXTURES / "seed")
+
+    document = json.loads(render_json(findings, Inventory(files=["a.py"])))
+
+    assert document["summary"]["exit_code"] == 2
+    assert document["summary"]["worst"] == "error"
+    assert document["summary"]["counts"]["error"] == 3
+    first = document["findings"][0]
+    assert set(first) == {"code", "severity", "title", "message", "evidence", "fix", "docs"}
+    assert first["docs"].startswith("docs/doctor.md#sb")
+
+
+def test_table_shows_code_severity_evidence_fix_and_docs_link() -> None:
+    console = Console(record=True, width=200)
+
+    render_table([_finding(Severity.ERROR)], Inventory(), console)
+
+    text = console.export_text()
+    for expected in ("SB301", "error", "w.js:1", "fix it", "docs/doctor.md#sb301", "1 finding"):
+        assert expected in text
+
+
+def test_table_says_so_when_nothing_is_wrong() -> None:
+    console = Console(record=True, width=120)
+
+    render_table([], Inventory(), console)
+
+    assert "No problems found." in console.export_text()
