@@ -1,0 +1,76 @@
+"""Apply the Alembic migrations at open, one replica at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from switchboard.store._schema import VERSION_TABLE
+from switchboard.store.errors import MigrationError
+
+MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY: Final = 0x5357_4254_4D49_4752
+"""The PostgreSQL advisory lock that serializes migrations of replicas sharing a database."""
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:
+        raise MigrationError("the store ships no migrations; reinstall Switchboard")
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision recorded in the database, None before the first migration."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+async def migrate(engine: AsyncEngine) -> str:
+    """Bring the schema to the head revision and return it; a no-op when already there.
+
+    Runs in one transaction. On PostgreSQL a transaction-scoped advisory lock makes concurrent
+    replicas wait for each other (the second then finds the schema current); on SQLite the
+    transaction's write lock does the same.
+    """
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        return await connection.run_sync(_upgrade)
+
+
+def _upgrade(connection: Connection) -> str:
+    found = current_revision(connection)
+    try:
+        command.upgrade(_config(connection), "head")
+    except (CommandError, RevisionError) as exc:
+        raise MigrationError(
+            f"cannot migrate the store schema from revision {found!r}: {exc}; if another "
+            f"replica runs a newer Switchboard (this one knows up to {head_revision()!r}), "
+            "upgrade this one too"
+        ) from None
+    revision = current_revision(connection)
+    if revision is None:
+        raise MigrationError("the store migrations ran but recorded no revision")
+    return revision

@@ -1,0 +1,252 @@
+"""The dispatch queue: enqueue once per (room, agent), claim with a lease, complete or fail."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Update, and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.store._rows import job_from_row
+from switchboard.store._schema import dispatch_attempts, dispatch_jobs
+from switchboard.store._sql import insert_unless_exists
+from switchboard.store.backoff import Backoff
+from switchboard.store.models import AttemptResult, Job, JobStatus
+
+_jobs = dispatch_jobs.c
+_attempts = dispatch_attempts.c
+_RELEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+
+async def enqueue(
+    connection: AsyncConnection,
+    *,
+    room_name: str,
+    room_sid: str,
+    agent_name: str,
+    metadata: str,
+    event_id: str,
+    at: datetime,
+) -> bool:
+    """Create the job for (room, agent), due now; False if that room session already has one."""
+    values = {
+        "room_name": room_name,
+        "room_sid": room_sid,
+        "agent_name": agent_name,
+        "agent_metadata": metadata,
+        "event_id": event_id,
+        "status": JobStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
+    unique = ["room_name", "room_sid", "agent_name"]
+    return await insert_unless_exists(connection, dispatch_jobs, values, unique) is not None
+
+
+async def claim_due(
+    connection: AsyncConnection,
+    *,
+    worker_id: str,
+    limit: int,
+    lease_seconds: float,
+    max_attempts: int | None,
+    now: datetime,
+) -> list[Job]:
+    """Lease up to ``limit`` due jobs to ``worker_id``: pending ones whose time has come and
+    claimed ones whose lease expired (their worker died).
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass over each other's
+    rows; SQLite has one writer at a time (``BEGIN IMMEDIATE``), which serializes claims.
+    """
+    due = (
+        select(_jobs.job_id, _jobs.status, _jobs.attempts)
+        .where(
+            or_(
+                and_(_jobs.status == JobStatus.PENDING, _jobs.next_attempt_at <= now),
+                and_(_jobs.status == JobStatus.CLAIMED, _jobs.lease_expires_at <= now),
+            )
+        )
+        .order_by(_jobs.next_attempt_at, _jobs.job_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await connection.execute(due)).mappings().all()
+    expired = [row for row in rows if row["status"] == JobStatus.CLAIMED]
+    if expired:
+        await _close_expired_attempts(connection, [row["job_id"] for row in expired], now)
+    exhausted = {
+        row["job_id"]: row["attempts"]
+        for row in expired
+        if max_attempts is not None and row["attempts"] >= max_attempts
+    }
+    for job_id, attempts in exhausted.items():
+        reason = (
+            f"gave up after {attempts} attempts: each time the worker's lease expired before "
+            "it reported back (it crashed or hung on this job)"
+        )
+        await connection.execute(
+            update(dispatch_jobs)
+            .where(_jobs.job_id == job_id)
+            .values(status=JobStatus.DEAD, dead_reason=reason, finished_at=now, **_RELEASED)
+        )
+    claimable = [row["job_id"] for row in rows if row["job_id"] not in exhausted]
+    if not claimable:
+        return []
+    claimed = await connection.execute(
+        update(dispatch_jobs)
+        .where(_jobs.job_id.in_(claimable))
+        .values(
+            status=JobStatus.CLAIMED,
+            lease_owner=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=_jobs.attempts + 1,
+        )
+        .returning(*dispatch_jobs.columns)
+    )
+    jobs = sorted(
+        (job_from_row(row) for row in claimed.mappings()),
+        key=lambda job: (job.next_attempt_at, job.job_id),
+    )
+    await connection.execute(
+        insert(dispatch_attempts),
+        [
+            {
+                "job_id": job.job_id,
+                "attempt": job.attempts,
+                "room_name": job.room_name,
+                "worker_id": worker_id,
+                "started_at": now,
+            }
+            for job in jobs
+        ],
+    )
+    return jobs
+
+
+async def _close_expired_attempts(
+    connection: AsyncConnection, job_ids: list[int], now: datetime
+) -> None:
+    await connection.execute(
+        update(dispatch_attempts)
+        .where(_attempts.job_id.in_(job_ids), _attempts.finished_at.is_(None))
+        .values(
+            finished_at=now,
+            result=AttemptResult.LEASE_EXPIRED,
+            error="the lease expired before the worker reported back",
+        )
+    )
+
+
+async def complete(
+    connection: AsyncConnection,
+    job: Job,
+    *,
+    outcome: str,
+    server_answer: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Mark the job succeeded; False if it already was (another worker finished it first).
+
+    Success is recorded even when this worker's lease expired meanwhile: the dispatch exists
+    on the server either way, and the store should say so.
+    """
+    done = await connection.execute(
+        update(dispatch_jobs)
+        .where(_jobs.job_id == job.job_id, _jobs.status != JobStatus.SUCCEEDED)
+        .values(
+            status=JobStatus.SUCCEEDED,
+            outcome=outcome,
+            server_answer=server_answer,
+            dead_reason=None,
+            finished_at=now,
+            **_RELEASED,
+        )
+        .returning(_jobs.job_id)
+    )
+    await connection.execute(
+        _attempt_of(job).values(
+            finished_at=now, result=AttemptResult.SUCCEEDED, error=None, server_answer=server_answer
+        )
+    )
+    return done.first() is not None
+
+
+async def fail(
+    connection: AsyncConnection,
+    job: Job,
+    *,
+    error: str,
+    retryable: bool,
+    max_attempts: int,
+    backoff: Backoff,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Job | None:
+    """Schedule a retry with backoff, or dead-letter; None if the claim is no longer this one's.
+
+    A claim is stale when its lease expired and the job was reclaimed or finished since; the
+    error is then only noted on the stale attempt and the job is left to its current owner.
+    """
+    current = (
+        (
+            await connection.execute(
+                select(dispatch_jobs).where(_jobs.job_id == job.job_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if (
+        current is None
+        or current["status"] != JobStatus.CLAIMED
+        or current["lease_owner"] != job.lease_owner
+        or current["attempts"] != job.attempts
+    ):
+        await connection.execute(
+            _attempt_of(job).values(
+                finished_at=func.coalesce(_attempts.finished_at, now),
+                result=func.coalesce(_attempts.result, AttemptResult.LEASE_EXPIRED.value),
+                error=error,
+            )
+        )
+        return None
+    if retryable and job.attempts < max_attempts:
+        retry_at = now + timedelta(seconds=backoff.delay(job.attempts, rng))
+        job_values: dict[str, Any] = {
+            "status": JobStatus.PENDING,
+            "next_attempt_at": retry_at,
+            "last_error": error,
+        }
+        attempt_values: dict[str, Any] = {"result": AttemptResult.RETRY, "retry_at": retry_at}
+    else:
+        reason = (
+            f"gave up after {job.attempts} attempts; last error: {error}"
+            if retryable
+            else f"not retryable: {error}"
+        )
+        job_values = {
+            "status": JobStatus.DEAD,
+            "last_error": error,
+            "dead_reason": reason,
+            "finished_at": now,
+        }
+        attempt_values = {"result": AttemptResult.DEAD}
+    updated = await connection.execute(
+        update(dispatch_jobs)
+        .where(_jobs.job_id == job.job_id)
+        .values(**job_values, **_RELEASED)
+        .returning(*dispatch_jobs.columns)
+    )
+    await connection.execute(
+        _attempt_of(job).values(finished_at=now, error=error, **attempt_values)
+    )
+    return job_from_row(updated.mappings().one())
+
+
+def _attempt_of(job: Job) -> Update:
+    return update(dispatch_attempts).where(
+        _attempts.job_id == job.job_id, _attempts.attempt == job.attempts
+    )

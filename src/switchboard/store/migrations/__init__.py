@@ -1,0 +1,1 @@
+"""Alembic migrations of the store schema, applied by ``Store.open`` (see docs/store.md)."""

@@ -1,0 +1,140 @@
+"""The rows the store returns: plain frozen dataclasses, detached from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+
+class Dispatch(NamedTuple):
+    """One agent a decision wants in a room; a plain ``(agent_name, metadata)`` tuple works too."""
+
+    agent_name: str
+    metadata: str = ""
+
+
+class JobStatus(StrEnum):
+    """Where a dispatch job is in its life."""
+
+    PENDING = "pending"
+    """Waiting for ``next_attempt_at`` (a first try or a scheduled retry)."""
+    CLAIMED = "claimed"
+    """A worker holds its lease and is dispatching; reclaimable once the lease expires."""
+    SUCCEEDED = "succeeded"
+    """The server accepted the dispatch (or it was already there); final."""
+    DEAD = "dead"
+    """Dead-lettered: not retryable, or out of attempts; ``dead_reason`` says why."""
+
+
+class AttemptResult(StrEnum):
+    """How one attempt at a dispatch ended."""
+
+    SUCCEEDED = "succeeded"
+    RETRY = "retry"
+    DEAD = "dead"
+    LEASE_EXPIRED = "lease_expired"
+    """The worker never reported back (it crashed or stalled); another one took over."""
+
+
+class TimelineKind(StrEnum):
+    """What a timeline entry records."""
+
+    EVENT = "event"
+    DECISION = "decision"
+    DISPATCH_ENQUEUED = "dispatch_enqueued"
+    DISPATCH_ATTEMPT = "dispatch_attempt"
+    DISPATCH_RESULT = "dispatch_result"
+    FACT = "fact"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A webhook event as received; ``body_json`` is the exact request body."""
+
+    event_id: str
+    event_type: str
+    room_name: str
+    room_sid: str
+    body_json: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """The rules engine's verdict on one event; ``rule_id`` is None when no rule matched."""
+
+    decision_id: int
+    event_id: str
+    room_name: str
+    room_sid: str
+    rule_id: str | None
+    dispatches: tuple[Dispatch, ...]
+    explanation: dict[str, Any]
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The dispatch of one agent to one room: the intent, its queue state and its outcome.
+
+    ``attempts`` counts claims so far; a claimed job's ``attempts`` and ``lease_owner``
+    identify the claim, so pass the Job itself back to ``complete_job`` or ``fail_job``.
+    """
+
+    job_id: int
+    room_name: str
+    room_sid: str
+    agent_name: str
+    metadata: str
+    event_id: str
+    status: JobStatus
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    dead_reason: str | None
+    outcome: str | None
+    server_answer: dict[str, Any] | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One claim of a job by a worker, and how it ended (``result`` None while in flight)."""
+
+    job_id: int
+    attempt: int
+    room_name: str
+    worker_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    result: AttemptResult | None
+    error: str | None
+    retry_at: datetime | None
+    server_answer: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFact:
+    """Something observed about a room: a join, a leave, a closure, a reconciliation repair."""
+
+    fact_id: int
+    room_name: str
+    room_sid: str
+    kind: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of ``switchboard explain ROOM``: when, what kind, a sentence, and the data."""
+
+    at: datetime
+    kind: TimelineKind
+    summary: str
+    detail: dict[str, Any]
