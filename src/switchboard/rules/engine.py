@@ -1,0 +1,191 @@
+"""Compiled rules and ``decide``: first match wins, else the default action.
+
+Rules whose conditions require a text field to equal one of a few values (an event type, a
+called number, a room name...) are indexed on that field, so an event only evaluates the rules
+it could match, in file order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from switchboard.rules.conditions import Compiled, IndexKey, Test, compile_condition
+from switchboard.rules.decision import (
+    DEFAULT_RULE_ID,
+    AgentDispatch,
+    ConditionResult,
+    Decision,
+    RuleTrace,
+)
+from switchboard.rules.errors import TemplateRenderError
+from switchboard.rules.event import RoomEvent
+from switchboard.rules.models import Action, Rule, RulesFile
+from switchboard.rules.templates import MissingFieldError, Template, compile_template
+
+_INDEX_PRIORITY: Final = {"event": 2, "participant.kind": 1}
+_LATEST_TIMESTAMP: Final = 100_000_000_000  # year 5138: later createdAt values are bogus
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDispatch:
+    """An agent and its compiled metadata template."""
+
+    agent: str
+    template: Template
+
+    def render(self, event: RoomEvent) -> AgentDispatch:
+        """The dispatch for ``event``; raises ``MissingFieldError``."""
+        return AgentDispatch(self.agent, self.template.render(event))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to evaluate; ``model`` is the validated rule it came from."""
+
+    id: str
+    position: int
+    condition: Compiled
+    dispatches: tuple[CompiledDispatch, ...]
+    model: Rule
+
+
+def _compile_action(action: Action) -> tuple[CompiledDispatch, ...]:
+    return tuple(
+        CompiledDispatch(spec.agent, compile_template(spec.metadata)) for spec in action.dispatch
+    )
+
+
+class CompiledRules:
+    """A loaded rules file, compiled once; ``decide`` is pure and never raises."""
+
+    def __init__(self, model: RulesFile, *, source: str = "<rules>", digest: str = "") -> None:
+        self.model = model
+        self.source = source
+        self.digest = digest
+        self.rules: tuple[CompiledRule, ...] = tuple(
+            CompiledRule(
+                rule.id,
+                position,
+                compile_condition(rule.when, rule.id),
+                _compile_action(rule.then),
+                rule,
+            )
+            for position, rule in enumerate(model.rules)
+        )
+        self.default: tuple[CompiledDispatch, ...] = _compile_action(model.default)
+        self._tests: tuple[Test, ...] = tuple(rule.condition.test for rule in self.rules)
+        self._unindexed, self._indexes = _build_index(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @property
+    def rule_ids(self) -> list[str]:
+        """The rule ids in evaluation order."""
+        return [rule.id for rule in self.rules]
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        """The rule with this id; raises ``KeyError``."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def decide(self, event: RoomEvent | Mapping[str, Any], now: datetime | None = None) -> Decision:
+        """Decide which agents to dispatch for ``event``.
+
+        ``event`` is a ``RoomEvent`` or a decoded webhook body. ``now`` (for time windows)
+        defaults to the event's ``createdAt``, so a retried webhook gets the same decision,
+        else to the current time; a naive ``now`` is taken as UTC.
+        """
+        room_event = event if isinstance(event, RoomEvent) else RoomEvent.from_webhook_dict(event)
+        when = resolve_now(room_event, now)
+        position = self._first_match(room_event, when)
+        if position < 0:
+            rule_id, dispatches = DEFAULT_RULE_ID, self.default
+        else:
+            rule_id, dispatches = self.rules[position].id, self.rules[position].dispatches
+        rendered, errors = _render(rule_id, dispatches, room_event)
+        return Decision(
+            event=room_event,
+            now=when,
+            rule_id=rule_id,
+            dispatches=rendered,
+            errors=errors,
+            tracer=lambda: self.trace(room_event, when, position),
+        )
+
+    def _first_match(self, event: RoomEvent, now: datetime) -> int:
+        candidates: list[Sequence[int]] = [self._unindexed] if self._unindexed else []
+        for get, table in self._indexes:
+            value = get(event)
+            if type(value) is str:
+                hit = table.get(value)
+                if hit:
+                    candidates.append(hit)
+        if not candidates:
+            return -1
+        ordered: Iterable[int] = candidates[0] if len(candidates) == 1 else heapq.merge(*candidates)
+        tests = self._tests
+        for position in ordered:
+            if tests[position](event, now):
+                return position
+        return -1
+
+    def trace(self, event: RoomEvent, now: datetime, matched: int) -> tuple[RuleTrace, ...]:
+        """Evaluate every rule up to ``matched`` (all rules when -1) with tracing on."""
+        last = matched if matched >= 0 else len(self.rules) - 1
+        traces = []
+        for rule in self.rules[: last + 1]:
+            out: list[ConditionResult] = []
+            passed = rule.condition.trace(event, now, out, 0)
+            traces.append(RuleTrace(rule.id, passed, tuple(out)))
+        return tuple(traces)
+
+
+def resolve_now(event: RoomEvent, now: datetime | None) -> datetime:
+    """The time a decision is made at: ``now``, else the event's ``createdAt``, else the clock."""
+    if now is not None:
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    if 0 < event.created_at < _LATEST_TIMESTAMP:
+        return datetime.fromtimestamp(event.created_at, UTC)
+    return datetime.now(UTC)
+
+
+def _render(
+    rule_id: str, dispatches: tuple[CompiledDispatch, ...], event: RoomEvent
+) -> tuple[tuple[AgentDispatch, ...], tuple[str, ...]]:
+    rendered: list[AgentDispatch] = []
+    errors: list[str] = []
+    for dispatch in dispatches:
+        try:
+            rendered.append(dispatch.render(event))
+        except MissingFieldError as exc:
+            errors.append(str(TemplateRenderError(rule_id, dispatch.agent, exc.field)))
+    return tuple(rendered), tuple(errors)
+
+
+_Index = tuple[Callable[[RoomEvent], object], dict[str, list[int]]]
+
+
+def _build_index(rules: Sequence[CompiledRule]) -> tuple[list[int], list[_Index]]:
+    unindexed: list[int] = []
+    tables: dict[str, _Index] = {}
+    for rule in rules:
+        keys = [c.index_key for c in rule.condition.conjuncts if c.index_key is not None]
+        if not keys:
+            unindexed.append(rule.position)
+            continue
+        key = min(keys, key=_selectivity)
+        _, table = tables.setdefault(key.field, (key.get, {}))
+        for value in key.values:
+            table.setdefault(value, []).append(rule.position)
+    return unindexed, list(tables.values())
+
+
+def _selectivity(key: IndexKey) -> tuple[int, int]:
+    return _INDEX_PRIORITY.get(key.field, 0), len(key.values)

@@ -1,0 +1,149 @@
+"""YAML with positions: parse a rules file keeping each node's line and column.
+
+The loader follows YAML 1.2 for plain scalars, because YAML 1.1 surprises rule authors:
+``17:00`` is the integer 1020 there, ``no`` is ``False`` and ``0123`` is octal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from switchboard.rules.errors import Issue, RulesError
+
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+
+class RulesYamlLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema booleans and numbers (no sexagesimal, no octal)."""
+
+
+RulesYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+RulesYamlLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+RulesYamlLoader.add_implicit_resolver(
+    _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
+RulesYamlLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclass
+class YamlDocument:
+    """A parsed YAML document: the Python data, its node tree and structural issues."""
+
+    filename: str
+    data: Any
+    root: Node | None
+    issues: list[Issue] = field(default_factory=list)
+
+    def position(self, loc: Sequence[int | str], *, at_key: bool = False) -> tuple[int, int]:
+        """The 1-based line and column of the node at a pydantic error location.
+
+        Steps that do not exist in the file (a union tag, a key added by a validator) are
+        skipped, so the answer is the deepest node the file really has.
+        """
+        node = self.root
+        if node is None:
+            return 1, 1
+        key_node: Node | None = None
+        for step in loc:
+            found = _child(node, step)
+            if found is None:
+                continue
+            key_node, node = found
+        target = key_node if at_key and key_node is not None else node
+        return target.start_mark.line + 1, target.start_mark.column + 1
+
+    def key_position(self, loc: Sequence[int | str]) -> tuple[int, int]:
+        """Position of the key of the last step in ``loc`` (for unknown or duplicate keys)."""
+        return self.position(loc, at_key=True)
+
+
+def parse_yaml(text: str, filename: str) -> YamlDocument:
+    """Parse YAML text, raising ``RulesError`` with the position of any syntax error."""
+    loader = RulesYamlLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise RulesError(
+            [Issue(filename, line, column, f"invalid YAML: {problem}", _yaml_hint(problem))]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RulesError([Issue(filename, 1, 1, f"invalid YAML: {exc}", _yaml_hint(""))]) from None
+    except RecursionError:
+        raise RulesError(
+            [Issue(filename, 1, 1, "YAML nested too deeply", "flatten the file")]
+        ) from None
+    finally:
+        loader.dispose()
+    document = YamlDocument(filename, data, root)
+    if root is not None:
+        _check_duplicate_keys(document, root, set())
+    return document
+
+
+def _yaml_hint(problem: str) -> str:
+    if "tab" in problem:
+        return "indent with spaces, not tabs"
+    if "could not determine a constructor" in problem:
+        return "remove the YAML tag (the word starting with '!'); rules files use plain YAML"
+    return "check the indentation and quoting here; quote values that contain ': ' or '#'"
+
+
+def _child(node: Node, step: int | str) -> tuple[Node, Node] | None:
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == str(step):
+                return key, value
+        return None
+    if isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        item: Node = node.value[step]
+        return item, item
+    return None
+
+
+def _check_duplicate_keys(document: YamlDocument, node: Node, seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, MappingNode):
+        keys: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in keys:
+                    document.issues.append(
+                        Issue(
+                            document.filename,
+                            key.start_mark.line + 1,
+                            key.start_mark.column + 1,
+                            f"duplicate key '{key.value}'",
+                            "YAML keeps only the last one; remove or rename one of them",
+                        )
+                    )
+                keys.add(key.value)
+            _check_duplicate_keys(document, value, seen)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(document, item, seen)
