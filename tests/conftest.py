@@ -13,6 +13,7 @@ from tests.support.webhook_sink import WebhookSink
 from tests.support.workers import WorkerPool, start_probe_workers
 
 from switchboard.stack.config import StackConfig
+from switchboard.stack.process import group_alive, started_process_groups
 from switchboard.stack.stack import Stack
 
 SESSION_DEPARTURE_TIMEOUT = 4
@@ -80,3 +81,11 @@ def room_name(request: pytest.FixtureRequest) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     Path("test-artifacts").mkdir(exist_ok=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process a fixture started (or its children) outlived it."""
+    leftovers = [pgid for pgid in started_process_groups if group_alive(pgid)]
+    if leftovers:
+        print(f"\nERROR: processes left behind by the tests (process groups {leftovers})")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -14,5 +14,16 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 
 
+@app.command("dev")
+def dev(
+    departure_timeout: int = typer.Option(20, help="Room departure_timeout in seconds."),
+    empty_timeout: int = typer.Option(300, help="Room empty_timeout in seconds."),
+) -> None:
+    """Run the whole system locally (stack, dispatcher, agents, console) until Ctrl-C."""
+    from switchboard.devsystem import run_dev
+
+    run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
+
+
 if __name__ == "__main__":
     app()

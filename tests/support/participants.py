@@ -56,10 +56,10 @@ async def eventually(
 
 
 async def agent_names_in_room(lkapi: api.LiveKitAPI, room: str) -> list[str]:
-    """Agent participants in ``room``, by their probe label (unnamed worker: 'unnamed')."""
+    """Agent participants in ``room`` by probe label ('unnamed', or 'not-ready' while joining)."""
     response = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
     return sorted(
-        p.attributes.get("probe.label", p.attributes.get("lk.agent_name", "?"))
+        p.attributes.get("probe.label", "not-ready")
         for p in response.participants
         if p.kind == api.ParticipantInfo.Kind.AGENT
     )

@@ -48,7 +48,6 @@ def _log_job(ctx: JobContext) -> None:
 async def entrypoint(ctx: JobContext) -> None:
     _log_job(ctx)
     await ctx.connect()
-    await ctx.room.local_participant.set_attributes({"probe.label": LABEL})
     done = asyncio.Event()
 
     async def on_command(reader: rtc.TextStreamReader, _sender: str) -> None:
@@ -62,4 +61,6 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.room.register_text_stream_handler(
         "probe.cmd", lambda reader, sender: asyncio.ensure_future(on_command(reader, sender))
     )
+    # Set last: a participant seeing this label knows the command handler is in place.
+    await ctx.room.local_participant.set_attributes({"probe.label": LABEL})
     await done.wait()

@@ -16,6 +16,9 @@ from switchboard.errors import StackError
 
 _PR_SET_PDEATHSIG = 1
 
+# Process groups started by this process, so a test run can prove it left nothing behind.
+started_process_groups: list[int] = []
+
 
 def _die_with_parent() -> None:
     """Ask the kernel to SIGTERM the child when its parent dies, so a killed test run leaks none."""
@@ -53,6 +56,7 @@ class ManagedProcess:
         finally:
             log.close()
         self.pid = self._popen.pid
+        started_process_groups.append(self.pid)
 
     def running(self) -> bool:
         if self._popen is not None:
@@ -118,3 +122,15 @@ def stop_process_group(pid: int, grace: float) -> None:
             if not pid_alive(pid):
                 return
             time.sleep(0.05)
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group (the leader or a child it forked) is alive."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False

@@ -19,7 +19,8 @@ SETTLE_SECONDS = 3.0
 
 async def _settled_agents(lkapi: api.LiveKitAPI, room: str, expected: list[str]) -> list[str]:
     async def joined() -> bool:
-        return len(await agent_names_in_room(lkapi, room)) >= len(expected)
+        agents = await agent_names_in_room(lkapi, room)
+        return len(agents) >= len(expected) and "not-ready" not in agents
 
     await eventually(joined, timeout=20)
     await asyncio.sleep(SETTLE_SECONDS)
