@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from livekit import api
-from tests.support.webhook_sink import WebhookSink
-from tests.support.workers import WorkerPool, start_probe_workers
 
 from switchboard.stack.config import StackConfig
 from switchboard.stack.process import group_alive, started_process_groups
 from switchboard.stack.stack import Stack
+from tests.support.webhook_sink import WebhookSink
+from tests.support.workers import WorkerPool, start_probe_workers
 
 SESSION_DEPARTURE_TIMEOUT = 4
 SESSION_EMPTY_TIMEOUT = 30

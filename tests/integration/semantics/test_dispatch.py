@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 
 from livekit import api
-from tests.support.participants import agent_names_in_room, eventually, join
-from tests.support.workers import WorkerPool
 
 from switchboard.stack.stack import Stack
+from tests.support.participants import agent_names_in_room, eventually, join
+from tests.support.workers import WorkerPool
 
 # How long we keep watching after the expected agents joined, so a late extra agent is caught.
 SETTLE_SECONDS = 3.0

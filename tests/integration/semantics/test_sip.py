@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from livekit import api
 from livekit.api.twirp_client import SipCallError
+
+from switchboard.stack.stack import Stack
 from tests.support.participants import agent_names_in_room, eventually
 from tests.support.sipp import Sipp, start_uac, start_uas
 from tests.support.workers import WorkerPool
-
-from switchboard.stack.stack import Stack
 
 pytestmark = pytest.mark.sip
 

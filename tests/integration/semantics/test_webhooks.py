@@ -7,10 +7,10 @@ import re
 
 import pytest
 from livekit import api
-from tests.support.participants import join
-from tests.support.webhook_sink import WebhookSink
 
 from switchboard.stack.stack import Stack
+from tests.support.participants import join
+from tests.support.webhook_sink import WebhookSink
 
 
 async def test_f_room_start_sends_room_started_signed_camelcase(
