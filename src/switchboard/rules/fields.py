@@ -58,6 +58,12 @@ KNOWN_FIELDS: Final = (
     "sip.<attribute>",
 )
 
+_EXAMPLE_LEAF: Final = {
+    "room": "name",
+    "participant": "identity",
+    "participant.attributes": "sip.phoneNumber",
+    "sip": "phoneNumber",
+}
 _BRACKET = re.compile(r"participant\.attributes\[([^\[\]]+)\]")
 _SEGMENT = re.compile(r"[^.\[\]{}\s]+")
 
@@ -127,6 +133,8 @@ def _attribute_key(path: str) -> str | None:
 
 
 def _hint(path: str) -> str:
+    if path in ("room", "participant", "participant.attributes", "sip"):
+        return f"write the whole path as one key, e.g. {path}.{_EXAMPLE_LEAF[path]}: value"
     close = difflib.get_close_matches(path, [f for f in KNOWN_FIELDS if "<" not in f], n=1)
     known = ", ".join(KNOWN_FIELDS)
     return f"did you mean '{close[0]}'?" if close else f"fields are {known}"

@@ -100,9 +100,10 @@ def load_rules_text(text: str, filename: str = "<string>") -> CompiledRules:
         try:
             model = RulesFile.model_validate(document.data)
         except ValidationError as exc:
+            errors = [e for e in _without_misspelt_missing(exc.errors())]
             issues.extend(
                 _issue(document, error)
-                for error in exc.errors()
+                for error in errors
                 if error["type"] != "switchboard_duplicate"
             )
         except RecursionError:
@@ -111,6 +112,21 @@ def load_rules_text(text: str, filename: str = "<string>") -> CompiledRules:
         raise RulesError(issues)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return CompiledRules(model, source=filename, digest=digest)
+
+
+def _without_misspelt_missing(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop "missing key X" when the same mapping has an unknown key that is a typo of X."""
+    typos = {
+        (tuple(e["loc"][:-1]), close)
+        for e in errors
+        if e["type"] == "extra_forbidden"
+        for close in difflib.get_close_matches(str(e["loc"][-1]), _KNOWN_KEYS, n=1, cutoff=0.6)
+    }
+    return [
+        e
+        for e in errors
+        if e["type"] != "missing" or (tuple(e["loc"][:-1]), str(e["loc"][-1])) not in typos
+    ]
 
 
 def _issue(document: YamlDocument, error: ErrorDetails) -> Issue:

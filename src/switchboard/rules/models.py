@@ -131,8 +131,10 @@ def _check_text_operand(field: str, kind: str, value: object) -> None:
             raise problem(
                 f"{field} is text and never null", "use exists: false for a missing field"
             )
+        if isinstance(value, bool):
+            raise problem(f"{field} is text, but {value!r} is a boolean", 'quote it: "true"')
         raise problem(
-            f"{field} is text, but {value!r} is {_kind_of(value)}",
+            f"{field} is text, but {value!r} is a number",
             'quote the value, e.g. "+19497710000"; unquoted, YAML reads digits as a number '
             "and drops a leading +",
         )
@@ -393,10 +395,6 @@ class RulesFile(_Model):
                 )
             seen.add(rule.id)
         return self
-
-
-def _kind_of(value: object) -> str:
-    return "a boolean" if isinstance(value, bool) else "a number"
 
 
 def _describe(value: Any) -> str:
