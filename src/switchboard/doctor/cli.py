@@ -71,12 +71,12 @@ def doctor(
 ) -> None:
     """Check a LiveKit deployment for dispatch, SIP, webhook and frontend mistakes.
 
-    Reads any mix of files, the live server and a live probe, and prints each finding with its
-    code, severity, evidence (file:line or server object) and fix; each code is explained in
-    docs/doctor.md#<code>.
+    Reads any mix of files (--file), the live server (--server) and a live probe (--probe).
 
-    Exit status: 0 no findings or only info, 1 warnings, 2 errors (also for usage errors),
-    3 the doctor could not run (missing LIVEKIT_* variable, server unreachable).
+    Each finding has a code, a severity, evidence (file:line or server object) and a fix,
+    and is explained in docs/doctor.md#<code>.
+
+    Exit status: 0 none or info only, 1 warnings, 2 errors (and usage errors), 3 could not run.
     """
     if not files and not server and not run_probe:
         raise typer.BadParameter("nothing to check: pass --file PATH, --server or --probe")

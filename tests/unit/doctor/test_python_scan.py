@@ -69,6 +69,10 @@ def test_create_dispatch_into_a_new_room_versus_the_jobs_own_room(tmp_path: Path
             request = api.CreateAgentDispatchRequest(room=ctx.room.name, agent_name="caller")
             await ctx.api.agent_dispatch.create_dispatch(request)
 
+        async def from_a_parameter(lkapi, room_name):
+            await lkapi.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(room=room_name, agent_name="caller"))
+
         async def created_first(lkapi, name):
             await lkapi.room.create_room(api.CreateRoomRequest(name=name, agents=[]))
             await lkapi.agent_dispatch.create_dispatch(
@@ -80,6 +84,7 @@ def test_create_dispatch_into_a_new_room_versus_the_jobs_own_room(tmp_path: Path
 
     assert [(p.may_create_room, p.dispatched_agent) for p in dispatches] == [
         (True, "caller"),
+        (False, "caller"),
         (False, "caller"),
         (False, None),
     ]

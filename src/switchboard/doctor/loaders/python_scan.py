@@ -9,6 +9,7 @@ numbers, attributes set in code, webhook event names, room deletions, literal ro
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,8 @@ _HANDOFF_MARKERS = frozenset(
 )
 _EXISTING_ROOM_HINTS = ("ctx.room", ".room.name", "room.name")
 _ATTRIBUTE_SETTERS = frozenset({"with_attributes", "set_attributes"})
+_EVENT_FIELD = re.compile(r"event|type", re.IGNORECASE)
+_EVENT_REGISTRATION = re.compile(r"^on$|^on_|event|handler|register|subscribe|listen", re.I)
 
 
 def scan_python_file(path: Path) -> Inventory:
@@ -81,12 +84,37 @@ class _Scanner:
         inventory.room_deletions.extend(self._room_deletions())
         inventory.timeouts.extend(self._timeouts())
         for node in ast.walk(self.tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value in ENV_AGENT_NAME_VARIABLES:
-                    inventory.env_agent_names.append(self._reference(node.value, node))
-                elif node.value in WATCHED_WEBHOOK_EVENTS:
-                    inventory.webhook_events.append(self._reference(node.value, node))
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            if node.value in ENV_AGENT_NAME_VARIABLES and self._reads_or_sets_name(node):
+                inventory.env_agent_names.append(self._reference(node.value, node))
+            elif node.value in WATCHED_WEBHOOK_EVENTS and self._handles_event(node):
+                inventory.webhook_events.append(self._reference(node.value, node))
         return inventory
+
+    def _handles_event(self, node: ast.Constant) -> bool:
+        """An event name compared with an event field, matched, registered, or a handler key."""
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Tuple | ast.List | ast.Set):
+            node, parent = parent, self.parents.get(parent)  # type: ignore[assignment]
+        if isinstance(parent, ast.Compare):
+            others = [parent.left, *parent.comparators]
+            return any(
+                _EVENT_FIELD.search(ast.unparse(other)) for other in others if other is not node
+            )
+        if isinstance(parent, ast.Call):
+            return bool(_EVENT_REGISTRATION.search(_callee(parent)))
+        if isinstance(parent, ast.Dict):
+            return node in parent.keys
+        return isinstance(parent, ast.MatchValue)
+
+    def _reads_or_sets_name(self, node: ast.Constant) -> bool:
+        """`os.environ[...]`, `getenv(...)`, `environ.get(...)` or a non-empty env dict entry."""
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.Dict):
+            value = dict(zip(parent.keys, parent.values, strict=True)).get(node)
+            return node in parent.keys and _literal_str(value) != ""
+        return isinstance(parent, ast.Subscript | ast.Call | ast.Compare)
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -190,15 +218,18 @@ class _Scanner:
         return _text(room)
 
     def _may_create_room(self, room: ast.expr | None, call: ast.Call) -> bool:
-        """False when the room clearly exists already (the job's own room, or created first)."""
-        text = _text(self._resolve(room, call)) if room is not None else ""
-        if any(hint in text for hint in _EXISTING_ROOM_HINTS):
+        """True when the room name is built right here (a literal, f-string, uuid...).
+
+        False when the room clearly exists (the job's own room, or created first in the same
+        function) and when the name comes from elsewhere (a parameter), which we cannot judge.
+        """
+        resolved = self._resolve(room, call) if room is not None else None
+        if resolved is None or any(hint in _text(resolved) for hint in _EXISTING_ROOM_HINTS):
             return False
         scope = self._scope(call)
-        return not any(
-            isinstance(node, ast.Call) and _callee(node) == "create_room"
-            for node in ast.walk(scope)
-        )
+        if _has_call(scope, "create_room"):
+            return False
+        return isinstance(resolved, ast.Constant | ast.JoinedStr | ast.BinOp | ast.Call)
 
     def _agent_names(self, node: ast.AST) -> list[str]:
         """Agent names of RoomAgentDispatch(...) calls under `node` (`*` when not literal)."""
