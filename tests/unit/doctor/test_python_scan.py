@@ -176,3 +176,35 @@ def test_syntax_error_is_a_problem(tmp_path: Path) -> None:
 
     (problem,) = inventory.problems
     assert problem.source.endswith("agent.py:1")
+
+
+def test_event_and_env_names_count_only_where_code_handles_them(tmp_path: Path) -> None:
+    inventory = _scan(
+        tmp_path,
+        """
+        KNOWN = frozenset({"room_created", "LIVEKIT_AGENT_NAME"})
+        env = {"LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""}
+
+        def pick(refs):
+            return [r for r in refs if r.name == "room_created"]
+
+        def handle(body):
+            if body["event"] in ("agent_job_started", "room_started"):
+                ...
+            match body["event"]:
+                case "room_created":
+                    ...
+
+        receiver.on("agent_job_ended", handle)
+        name = os.getenv("LIVEKIT_AGENT_NAME")
+        """,
+    )
+
+    assert [(r.name, r.source[-2:]) for r in inventory.webhook_events] == [
+        ("agent_job_started", ":9"),
+        ("room_created", "12"),
+        ("agent_job_ended", "15"),
+    ]
+    assert [(r.name, r.source[-2:]) for r in inventory.env_agent_names] == [
+        ("LIVEKIT_AGENT_NAME", "16")
+    ]

@@ -83,9 +83,15 @@ class _Scanner:
         inventory.attribute_setters.extend(self._attribute_setters())
         inventory.room_deletions.extend(self._room_deletions())
         inventory.timeouts.extend(self._timeouts())
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
-                continue
+        strings = sorted(
+            (
+                n
+                for n in ast.walk(self.tree)
+                if isinstance(n, ast.Constant) and type(n.value) is str
+            ),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+        for node in strings:
             if node.value in ENV_AGENT_NAME_VARIABLES and self._reads_or_sets_name(node):
                 inventory.env_agent_names.append(self._reference(node.value, node))
             elif node.value in WATCHED_WEBHOOK_EVENTS and self._handles_event(node):
