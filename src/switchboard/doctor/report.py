@@ -24,9 +24,9 @@ def render_table(findings: Sequence[Finding], inventory: Inventory, console: Con
     table = Table(show_lines=True, expand=True)
     table.add_column("Code", no_wrap=True)
     table.add_column("Severity", no_wrap=True)
-    table.add_column("Problem", ratio=3)
+    table.add_column("Problem", ratio=3, overflow="fold")
     table.add_column("Evidence", ratio=2, overflow="fold")
-    table.add_column("Fix", ratio=3)
+    table.add_column("Fix", ratio=3, overflow="fold")
     for finding in findings:
         problem = Text(finding.title, style="bold")
         problem.append(f"\n{finding.message}", style="default")
