@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import pytest
 import typer
 from livekit import api
-from tests.support.participants import eventually
-from tests.support.workers import WorkerPool
 from typer.testing import CliRunner
 
 from switchboard.doctor import Inventory, Severity, load_from_server, probe, run_checks
 from switchboard.doctor.cli import doctor
 from switchboard.doctor.live import PROBE_ROOM_PREFIX
 from switchboard.stack.stack import Stack
+from tests.support.participants import eventually
+from tests.support.workers import WorkerPool
 
 pytestmark = pytest.mark.integration
 
