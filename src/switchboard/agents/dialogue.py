@@ -103,6 +103,11 @@ class QualificationDialogue:
             return None
         return self._config.questions[self._progress.index]
 
+    def understands(self, text: str) -> bool:
+        """Whether ``hear(text)`` would take ``text`` as an answer (no state change)."""
+        question = self.question
+        return question is not None and understand_text(question, text).understood
+
     def start(self) -> Turn:
         """Greet and ask the first question."""
         if self._phase is not Phase.NOT_STARTED:

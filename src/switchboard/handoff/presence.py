@@ -40,6 +40,7 @@ class HumanMatcher:
     kinds: frozenset[int] = frozenset(HUMAN_KINDS)
     identity_pattern: re.Pattern[str] | None = None
     attribute: tuple[str, str] | None = None
+    exclude_identities: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -47,16 +48,18 @@ class HumanMatcher:
         kinds: Collection[int | str] = HUMAN_KINDS,
         identity_pattern: str | None = None,
         attribute: tuple[str, str] | None = None,
+        exclude_identities: Collection[str] = (),
     ) -> HumanMatcher:
         """Kinds may be ``rtc.ParticipantKind`` values or names ('sip', 'standard', ...)."""
         return cls(
             kinds=frozenset(KIND_BY_NAME[k] if isinstance(k, str) else k for k in kinds),
             identity_pattern=re.compile(identity_pattern) if identity_pattern else None,
             attribute=attribute,
+            exclude_identities=frozenset(exclude_identities),
         )
 
     def matches(self, kind: int, identity: str, attributes: Mapping[str, str]) -> bool:
-        if kind not in self.kinds:
+        if kind not in self.kinds or identity in self.exclude_identities:
             return False
         if self.identity_pattern is not None and not self.identity_pattern.fullmatch(identity):
             return False
@@ -75,16 +78,17 @@ def leave_when_human_joins(
     kinds: Collection[int | str] = HUMAN_KINDS,
     identity_pattern: str | None = None,
     attribute: tuple[str, str] | None = None,
+    exclude_identities: Collection[str] = (),
     reason: str = "human joined",
     before_leaving: Callable[[rtc.RemoteParticipant], Awaitable[None]] | None = None,
 ) -> asyncio.Future[rtc.RemoteParticipant]:
     """Call ``ctx.shutdown(reason)`` when a matching human is (or already was) in the room.
 
     The agent disconnects; the room and everyone else stay. ``before_leaving`` runs first
-    (bounded to 5 s), e.g. to publish a final attribute. Returns a future resolved with the
-    human, so callers can also await it.
+    (bounded to 5 s), e.g. to publish a final attribute. ``exclude_identities`` never count
+    (the caller being handed over). Returns a future resolved with the human.
     """
-    matcher = HumanMatcher.build(kinds, identity_pattern, attribute)
+    matcher = HumanMatcher.build(kinds, identity_pattern, attribute, exclude_identities)
     room = ctx.room
     found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
 

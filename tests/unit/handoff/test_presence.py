@@ -45,3 +45,9 @@ def test_kinds_by_name() -> None:
     matcher = HumanMatcher.build(kinds=["sip"])
     assert matcher.matches(SIP, "x", {})
     assert not matcher.matches(STANDARD, "x", {})
+
+
+def test_excluded_identities_never_count() -> None:
+    matcher = HumanMatcher.build(exclude_identities=["sip_+15551234567"])
+    assert not matcher.matches(SIP, "sip_+15551234567", {"sip.callStatus": "active"})
+    assert matcher.matches(SIP, "sip_+15550000000", {"sip.callStatus": "active"})

@@ -1,0 +1,63 @@
+"""Participant attributes the agents publish, so clients and tests can follow a call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from livekit import rtc
+
+logger = logging.getLogger("switchboard.agents")
+
+AGENT = "switchboard.agent"
+"""``qualifier`` or ``outbound-caller``."""
+STATE = "switchboard.state"
+"""Where the agent is in its flow; values per agent in docs/agents.md."""
+QUESTION = "switchboard.question"
+"""Id of the question being asked (qualifier), empty when none."""
+ATTEMPT = "switchboard.attempt"
+"""1-based attempt at the current question or at the accept prompt."""
+RESULT = "switchboard.result"
+"""Qualifier: qualified | not_qualified | gave_up. Outbound-caller: answered or a dial outcome."""
+SLOTS = "switchboard.slots"
+"""JSON object of the answers collected so far."""
+BRIEF = "switchboard.brief"
+"""The one-paragraph summary for the human."""
+TRANSFER = "switchboard.transfer"
+"""Qualifier: dispatched | connected | not_configured | a dial outcome (busy, no_answer...)."""
+SIP_STATUS = "switchboard.sip_status"
+"""Final SIP status of a failed dial, e.g. ``486 Busy Here``."""
+ERROR = "switchboard.error"
+"""One-line explanation and fix of the last failure."""
+CALLEE = "switchboard.callee"
+"""Outbound-caller: identity of the dialed participant."""
+TARGET = "switchboard.target"
+"""Name of the transfer target in the config."""
+
+
+class AttributePublisher:
+    """Publishes changed attributes on the agent's participant, in order, and logs each change."""
+
+    def __init__(self, room: rtc.Room, agent: str) -> None:
+        self._room = room
+        self._agent = agent
+        self._lock = asyncio.Lock()
+        self.current: dict[str, str] = {}
+
+    async def publish(self, changes: dict[str, str]) -> None:
+        """Set ``changes`` (merged server-side with what was published before)."""
+        async with self._lock:
+            delta = {k: v for k, v in changes.items() if self.current.get(k) != v}
+            if not delta:
+                return
+            self.current.update(delta)
+            logger.info(
+                "attributes",
+                extra={"agent": self._agent, "room": self._room.name, "attributes": delta},
+            )
+            if not self._room.isconnected():
+                return
+            try:
+                await self._room.local_participant.set_attributes(delta)
+            except Exception:
+                logger.warning("could not publish attributes", exc_info=True)

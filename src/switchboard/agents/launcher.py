@@ -1,0 +1,120 @@
+"""``run(agent, argv)``: start one of our agents as a worker, like livekit-agents' ``start``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from livekit.agents import AgentServer
+
+from switchboard.agents.config import CONFIG_ENV_VAR, load_config
+from switchboard.agents.server import WorkerSettings
+from switchboard.errors import ConfigError
+
+AGENTS: dict[str, tuple[str, int]] = {
+    "qualifier": ("switchboard.agents.qualifier", 8081),
+    "outbound-caller": ("switchboard.agents.outbound_caller", 8082),
+}
+"""Agent name → (module with ``build_server``, default health-check port)."""
+
+
+def parser(agent: str) -> argparse.ArgumentParser:
+    default_port = AGENTS[agent][1]
+    cli = argparse.ArgumentParser(
+        prog=f"switchboard agent {agent}",
+        description=f"Run the {agent} agent worker (explicit dispatch, agent_name={agent!r}).",
+    )
+    cli.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get(CONFIG_ENV_VAR) or None,
+        help=f"agents YAML (default: ${CONFIG_ENV_VAR}, else the packaged default)",
+    )
+    cli.add_argument("--url", default=None, help="LiveKit server URL (default: $LIVEKIT_URL)")
+    cli.add_argument("--api-key", default=None, help="API key (default: $LIVEKIT_API_KEY)")
+    cli.add_argument("--api-secret", default=None, help="API secret (default: $LIVEKIT_API_SECRET)")
+    cli.add_argument("--log-level", default=os.environ.get("LIVEKIT_LOG_LEVEL", "INFO"))
+    cli.add_argument("--http-host", default="", help="health-check bind host (default: all)")
+    cli.add_argument(
+        "--http-port", type=int, default=default_port, help="health-check port (0 = any free one)"
+    )
+    cli.add_argument(
+        "--executor",
+        choices=("process", "thread"),
+        default="process",
+        help="run each job in its own process (default) or in a thread of the worker",
+    )
+    cli.add_argument(
+        "--load-threshold",
+        type=float,
+        default=None,
+        help="stop taking jobs above this CPU load (livekit-agents default 0.7)",
+    )
+    cli.add_argument("--idle-processes", type=int, default=None, help="warm job processes")
+    return cli
+
+
+def run(agent: str, argv: Sequence[str] | None = None) -> None:
+    """Validate the config, then run ``agent``'s worker until SIGINT/SIGTERM (drains jobs).
+
+    Raises ``ConfigError`` (before connecting) when the YAML or the LiveKit settings are wrong.
+    """
+    agent = agent.replace("_", "-")
+    if agent not in AGENTS:
+        raise ConfigError(f"unknown agent {agent!r}; choose one of: {', '.join(AGENTS)}")
+    args = parser(agent).parse_args(list(argv or []))
+    if args.config is not None:
+        path = Path(args.config).resolve()
+        load_config(path)
+        # Job processes load the config themselves; the environment is how it reaches them.
+        os.environ[CONFIG_ENV_VAR] = str(path)
+    else:
+        load_config(None)
+    url = args.url or os.environ.get("LIVEKIT_URL")
+    key = args.api_key or os.environ.get("LIVEKIT_API_KEY")
+    secret = args.api_secret or os.environ.get("LIVEKIT_API_SECRET")
+    missing = [name for name, value in
+               (("LIVEKIT_URL", url), ("LIVEKIT_API_KEY", key), ("LIVEKIT_API_SECRET", secret))
+               if not value]  # fmt: skip
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} not set: export it (or pass --url/--api-key/--api-secret) "
+            "so the worker can register with LiveKit"
+        )
+    assert url and key and secret
+    # The job's own LiveKitAPI (ctx.api, used to dial and dispatch) reads the environment.
+    os.environ.update({"LIVEKIT_URL": url, "LIVEKIT_API_KEY": key, "LIVEKIT_API_SECRET": secret})
+    settings = WorkerSettings(
+        http_host=args.http_host,
+        http_port=args.http_port,
+        executor=args.executor,
+        load_threshold=args.load_threshold,
+        num_idle_processes=args.idle_processes,
+    )
+    server = _builder(agent)(settings)
+    _run_worker(server, log_level=args.log_level, url=url, api_key=key, api_secret=secret)
+
+
+def _builder(agent: str) -> Callable[[WorkerSettings], AgentServer]:
+    import importlib
+
+    module = importlib.import_module(AGENTS[agent][0])
+    build: Callable[[WorkerSettings], AgentServer] = module.build_server
+    return build
+
+
+def _run_worker(
+    server: AgentServer, *, log_level: str, url: str | None, api_key: str | None,
+    api_secret: str | None,
+) -> None:  # fmt: skip
+    # The same call livekit-agents' own `start` command makes (cli.run_app and
+    # `python -m livekit.agents start` both end here): logging, signals, drain on exit.
+    from livekit.agents.cli import proto
+    from livekit.agents.cli.cli import _run_worker as run_worker
+
+    run_worker(
+        server,
+        proto.CliArgs(log_level=log_level.upper(), url=url, api_key=api_key, api_secret=api_secret),
+    )

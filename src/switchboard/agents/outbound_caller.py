@@ -1,0 +1,128 @@
+"""The outbound-caller agent: dials the human a call is handed to, then leaves the room to them.
+
+Dispatched by name only (``agent_name="outbound-caller"``) with an ``OutboundCallJob`` as JSON
+metadata. It dials with ``CreateSIPParticipant(wait_until_answered=True)`` into its own room,
+publishes the outcome as ``switchboard.*`` attributes (``switchboard.result`` is ``answered`` or
+a dial outcome such as ``busy``), and calls ``ctx.shutdown()`` once the human is in: the room is
+never deleted. First version: no briefing of the human yet (see docs/handoff.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from livekit import rtc
+from livekit.agents import AgentServer, JobContext
+
+from switchboard.agents import attributes as attr
+from switchboard.agents.config import AgentsConfig
+from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
+from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
+from switchboard.handoff import DialError, dial, leave_when_human_joins
+
+logger = logging.getLogger("switchboard.agents")
+
+AGENT_NAME = "outbound-caller"
+ANSWERED_GRACE_SECONDS = 5.0
+"""After the callee answered, how long to wait for them to count as the human before leaving."""
+DEADLINE_MARGIN_SECONDS = 15.0
+"""Added to the ringing timeout for the whole dial request."""
+
+
+def build_server(settings: WorkerSettings | None = None) -> AgentServer:
+    """The outbound-caller's worker: one named ``rtc_session``, never auto-dispatched."""
+    return build_agent_server(AGENT_NAME, entrypoint, settings or WorkerSettings())
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """Job entrypoint: read the job, dial, report, leave."""
+    config = job_config(ctx)
+    publisher = attr.AttributePublisher(ctx.room, AGENT_NAME)
+    await ctx.connect()
+    await publisher.publish({attr.AGENT: AGENT_NAME, attr.STATE: "starting"})
+    try:
+        job = OutboundCallJob.parse(ctx.job.metadata)
+    except JobMetadataError as exc:
+        logger.error("bad job metadata", extra={"room": ctx.room.name, "error": str(exc)})
+        await publisher.publish(
+            {attr.STATE: "failed", attr.RESULT: "bad_metadata", attr.ERROR: str(exc)}
+        )
+        ctx.shutdown(reason="bad job metadata")
+        return
+    await OutboundCall(ctx, config, publisher, job).run()
+
+
+class OutboundCall:
+    """Dial one human for one caller."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        config: AgentsConfig,
+        publisher: attr.AttributePublisher,
+        job: OutboundCallJob,
+    ) -> None:
+        self._ctx = ctx
+        self._config = config
+        self._publisher = publisher
+        self._job = job
+        self._callee = job.callee_identity(ctx.job.id)
+
+    async def run(self) -> None:
+        human = self._config.transfer.human
+        role = (human.attribute.name, human.attribute.value) if human.attribute else None
+        joined = leave_when_human_joins(
+            self._ctx,
+            kinds=human.kinds,
+            identity_pattern=human.identity_pattern,
+            attribute=role,
+            exclude_identities=[i for i in (self._job.caller_identity,) if i],
+            reason="human joined",
+            before_leaving=self._on_human_joined,
+        )
+        await self._publisher.publish(
+            {attr.STATE: "dialing", attr.CALLEE: self._callee, attr.TARGET: self._job.target}
+        )
+        try:
+            await dial(
+                self._ctx.api,
+                trunk_id=self._job.sip_trunk_id,
+                number=self._job.number,
+                room_name=self._ctx.room.name,
+                identity=self._callee,
+                name=self._job.display_name,
+                attributes=dict([role]) if role else None,
+                ringing_timeout=self._job.ringing_timeout_seconds,
+                deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
+            )
+        except DialError as exc:
+            await self._failed(exc)
+            return
+        await self._publisher.publish({attr.STATE: "answered", attr.RESULT: "answered"})
+        try:
+            await asyncio.wait_for(asyncio.shield(joined), ANSWERED_GRACE_SECONDS)
+        except TimeoutError:
+            # The callee does not meet transfer.human (e.g. a different attribute rule): it
+            # answered, so the handover is done all the same.
+            self._ctx.shutdown(reason=f"callee answered: {self._callee}")
+
+    async def _on_human_joined(self, human: rtc.RemoteParticipant) -> None:
+        await self._publisher.publish({attr.STATE: "done", attr.RESULT: "answered"})
+        logger.info("human joined", extra={"room": self._ctx.room.name, "human": human.identity})
+
+    async def _failed(self, error: DialError) -> None:
+        status = f"{error.sip_status_code} {error.sip_status}" if error.sip_status_code else ""
+        await self._publisher.publish(
+            {
+                attr.STATE: "failed",
+                attr.RESULT: error.outcome,
+                attr.SIP_STATUS: status,
+                attr.ERROR: str(error),
+            }
+        )
+        logger.warning(
+            "dial failed",
+            extra={"room": self._ctx.room.name, "outcome": error.outcome, "error": str(error)},
+        )
+        self._ctx.shutdown(reason=f"dial failed: {error.outcome}")

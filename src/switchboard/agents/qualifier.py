@@ -1,0 +1,311 @@
+"""The qualifier agent: asks the configured questions, then hands a qualified caller to a human.
+
+Dispatched by name only (``agent_name="qualifier"``). It talks to the first caller in the room
+(SIP or browser), over text on ``lk.chat`` / ``lk.transcription``, DTMF, and speech when a TTS
+(espeak-ng offline) or STT is available. A qualified caller triggers the configured transfer:
+the ``outbound-caller`` agent is dispatched into this room with an ``OutboundCallJob`` and dials
+the human; both agents leave when the human joins. Progress is published as ``switchboard.*``
+participant attributes (see attributes.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+
+from livekit import rtc
+from livekit.agents import AgentServer, JobContext
+
+from switchboard.agents import attributes as attr
+from switchboard.agents.config import AgentsConfig, TransferTarget
+from switchboard.agents.conversation import Conversation, Timer, spawn
+from switchboard.agents.dialogue import (
+    Outcome,
+    Phase,
+    QualificationDialogue,
+    QualificationResult,
+    Turn,
+)
+from switchboard.agents.interpret import rephrase
+from switchboard.agents.jobs import OutboundCallJob
+from switchboard.agents.providers import build_providers, plan_from_environment
+from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
+from switchboard.handoff import RoomSetupError, leave_when_human_joins, start_agent_room
+
+logger = logging.getLogger("switchboard.agents")
+
+AGENT_NAME = "qualifier"
+OUTBOUND_CALLER = "outbound-caller"
+_DIAL_FAILURES = frozenset(
+    {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
+     "unavailable", "failed", "bad_metadata"}
+)  # fmt: skip
+
+
+def build_server(settings: WorkerSettings | None = None) -> AgentServer:
+    """The qualifier's worker: one named ``rtc_session``, never auto-dispatched."""
+    return build_agent_server(AGENT_NAME, entrypoint, settings or WorkerSettings())
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """Job entrypoint: wait for the caller, run the qualification, transfer or say goodbye."""
+    config = job_config(ctx)
+    publisher = attr.AttributePublisher(ctx.room, AGENT_NAME)
+    await ctx.connect()
+    await publisher.publish({attr.AGENT: AGENT_NAME, attr.STATE: "waiting"})
+    caller = await ctx.wait_for_participant()
+    logger.info("caller joined", extra={"room": ctx.room.name, "caller": caller.identity})
+    call = QualifierCall(ctx, config, publisher, caller)
+    await call.run()
+
+
+def caller_label(caller: rtc.RemoteParticipant) -> str:
+    """How the brief names the caller: their phone number when it is known."""
+    return caller.attributes.get("sip.phoneNumber") or caller.name or caller.identity
+
+
+class QualifierCall:
+    """One caller's path through the qualification and the transfer."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        config: AgentsConfig,
+        publisher: attr.AttributePublisher,
+        caller: rtc.RemoteParticipant,
+    ) -> None:
+        self._ctx = ctx
+        self._config = config
+        self._publisher = publisher
+        self._caller = caller
+        self._dialogue = QualificationDialogue(config.qualifier)
+        self._lock = asyncio.Lock()
+        self._answer_timer = Timer()
+        self._digit_timer = Timer()
+        self._transfer_timer = Timer()
+        self._session_timer = Timer()
+        self._timers = (
+            self._answer_timer, self._digit_timer, self._transfer_timer, self._session_timer
+        )  # fmt: skip
+        self._ended = False
+        self._transfer_settled = False
+        self._result_handled = False
+        plan = plan_from_environment(config.speech)
+        for note in plan.notes:
+            logger.warning(note)
+        logger.info("providers", extra={"room": ctx.room.name, "providers": plan.describe()})
+        self._providers = build_providers(plan, config.speech)
+        self._conversation = Conversation(
+            ctx,
+            self._providers,
+            on_text=self._on_text,
+            on_digit=self._on_digit,
+            on_close=lambda reason: self._end_now(f"session closed: {reason}"),
+        )
+
+    async def run(self) -> None:
+        """Start talking; returns at once, the call goes on in event handlers and timers."""
+        self._ctx.add_shutdown_callback(self._on_shutdown)
+        self._session_timer.arm(
+            self._config.timeouts.session_seconds,
+            lambda: self._end_now("session time limit reached"),
+        )
+        await self._conversation.start(self._caller)
+        async with self._lock:
+            await self._apply(self._dialogue.start())
+
+    async def _on_shutdown(self) -> None:
+        self._ended = True
+        for timer in self._timers:
+            timer.cancel()
+
+    async def _end_now(self, reason: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        for timer in self._timers:
+            timer.cancel()
+        await self._publisher.publish({attr.STATE: "ended", attr.ERROR: reason})
+        self._ctx.shutdown(reason=reason)
+
+    async def _on_text(self, text: str) -> None:
+        async with self._lock:
+            if self._dialogue.phase is not Phase.ASKING:
+                return
+            if self._providers.llm is not None and not self._dialogue.understands(text):
+                question = self._dialogue.question
+                assert question is not None  # phase is ASKING
+                rephrased = await rephrase(self._providers.llm, question, text)
+                if rephrased is not None and self._dialogue.understands(rephrased):
+                    logger.info("answer rephrased by LLM", extra={"room": self._ctx.room.name})
+                    text = rephrased
+            await self._apply(self._dialogue.hear(text))
+
+    async def _on_digit(self, digit: str) -> None:
+        await self._step(lambda: self._dialogue.press(digit))
+
+    async def _step(self, step: Callable[[], Turn]) -> None:
+        async with self._lock:
+            await self._apply(step())
+
+    async def _apply(self, turn: Turn) -> None:
+        self._conversation.say(turn.say)
+        if turn.phase is Phase.ASKING:
+            await self._publisher.publish(
+                {
+                    attr.STATE: "asking",
+                    attr.QUESTION: turn.question_id or "",
+                    attr.ATTEMPT: str(turn.attempt),
+                }
+            )
+            if turn.say:
+                self._arm_answer_timeout()
+            if turn.collecting_digits:
+                self._digit_timer.arm(
+                    self._config.timeouts.dtmf_digit_seconds,
+                    lambda: self._step(self._dialogue.digits_done),
+                )
+            else:
+                self._digit_timer.cancel()
+        if turn.result is not None and not self._result_handled:
+            self._result_handled = True
+            self._answer_timer.cancel()
+            self._digit_timer.cancel()
+            await self._finish(turn.result)
+
+    def _arm_answer_timeout(self) -> None:
+        async def wait_for_answer() -> None:
+            await self._conversation.finish_speaking()
+            await asyncio.sleep(self._config.timeouts.answer_seconds)
+            await self._step(self._dialogue.silence)
+
+        self._answer_timer.arm(0, wait_for_answer)
+
+    async def _finish(self, result: QualificationResult) -> None:
+        brief = result.brief(caller_label(self._caller))
+        await self._publisher.publish(
+            {
+                attr.STATE: "qualified" if result.outcome is Outcome.QUALIFIED else "finished",
+                attr.QUESTION: "",
+                attr.RESULT: result.outcome.value,
+                attr.SLOTS: json.dumps(result.slots, separators=(",", ":"), sort_keys=True),
+                attr.BRIEF: brief,
+            }
+        )
+        logger.info(
+            "qualification finished",
+            extra={"room": self._ctx.room.name, "outcome": result.outcome.value},
+        )
+        if result.outcome is Outcome.QUALIFIED and result.transfer_to:
+            target = self._config.transfer.targets[result.transfer_to]
+            await self._start_transfer(result.transfer_to, target, brief)
+        else:
+            self._end_after_speaking(f"qualification ended: {result.outcome.value}")
+
+    async def _start_transfer(self, name: str, target: TransferTarget, brief: str) -> None:
+        if not target.configured:
+            await self._fallback(
+                "not_configured",
+                f"transfer target {name!r} has no sip_trunk_id/number. Fix: set both under "
+                f"transfer.targets.{name} in the agents config.",
+            )
+            return
+        human = self._config.transfer.human
+        leave_when_human_joins(
+            self._ctx,
+            kinds=human.kinds,
+            identity_pattern=human.identity_pattern,
+            attribute=(human.attribute.name, human.attribute.value) if human.attribute else None,
+            exclude_identities=[self._caller.identity],
+            reason="transferred to human",
+            before_leaving=self._on_human_joined,
+        )
+        job = OutboundCallJob(
+            number=target.number,
+            sip_trunk_id=target.sip_trunk_id,
+            brief=brief,
+            caller_room=self._ctx.room.name,
+            caller_identity=self._caller.identity,
+            target=name,
+            display_name=target.display_name,
+            ringing_timeout_seconds=target.ringing_timeout_seconds,
+        )
+        self._ctx.room.on("participant_attributes_changed", self._on_attributes_changed)
+        try:
+            await start_agent_room(self._ctx.api, self._ctx.room.name, OUTBOUND_CALLER,
+                                   job.to_metadata())  # fmt: skip
+        except RoomSetupError as exc:
+            await self._fallback("failed", str(exc))
+            return
+        await self._publisher.publish(
+            {attr.STATE: "transferring", attr.TRANSFER: "dispatched", attr.TARGET: name}
+        )
+        self._transfer_timer.arm(
+            self._config.timeouts.transfer_seconds,
+            lambda: self._fallback("timeout", "no human joined before timeouts.transfer_seconds"),
+        )
+        for participant in list(self._ctx.room.remote_participants.values()):
+            self._on_attributes_changed({}, participant)
+
+    def _on_attributes_changed(
+        self, _changed: Mapping[str, str], participant: rtc.Participant
+    ) -> None:
+        if participant.attributes.get(attr.AGENT) != OUTBOUND_CALLER:
+            return
+        outcome = participant.attributes.get(attr.RESULT, "")
+        if outcome in _DIAL_FAILURES:
+            error = participant.attributes.get(attr.ERROR, "")
+            spawn(self._fallback(outcome, error))
+        elif outcome == "answered":
+            # The human normally matches transfer.human and the presence watcher fires first;
+            # this covers a config whose human rule the dialed participant does not meet.
+            callee = participant.attributes.get(attr.CALLEE, "")
+            spawn(self._connected(callee, leave=True))
+
+    async def _on_human_joined(self, human: rtc.RemoteParticipant) -> None:
+        await self._connected(human.identity, leave=False)
+
+    async def _connected(self, human: str, *, leave: bool) -> None:
+        if self._transfer_settled:
+            return
+        self._transfer_settled = True
+        self._transfer_timer.cancel()
+        await self._publisher.publish(
+            {attr.STATE: "transferred", attr.TRANSFER: "connected", attr.ERROR: ""}
+        )
+        logger.info("transferred", extra={"room": self._ctx.room.name, "human": human})
+        if leave:
+            self._ended = True
+            self._ctx.shutdown(reason=f"transferred to human: {human}")
+
+    async def _fallback(self, outcome: str, error: str) -> None:
+        if self._transfer_settled:
+            return
+        self._transfer_settled = True
+        self._transfer_timer.cancel()
+        self._ctx.room.off("participant_attributes_changed", self._on_attributes_changed)
+        logger.warning(
+            "transfer failed",
+            extra={"room": self._ctx.room.name, "outcome": outcome, "error": error},
+        )
+        await self._publisher.publish(
+            {attr.STATE: "fallback", attr.TRANSFER: outcome, attr.ERROR: error}
+        )
+        self._conversation.say((self._config.transfer.fallback.message_for(outcome),))
+        self._end_after_speaking(f"transfer failed: {outcome}")
+
+    def _end_after_speaking(self, reason: str) -> None:
+        async def end() -> None:
+            try:
+                await self._conversation.finish_speaking()
+            except TimeoutError:
+                logger.warning("speech did not finish in time", extra={"room": self._ctx.room.name})
+            if self._ended:
+                return
+            self._ended = True
+            await self._publisher.publish({attr.STATE: "ended"})
+            self._ctx.shutdown(reason=reason)
+
+        spawn(end())

@@ -1,0 +1,79 @@
+"""Building a named ``AgentServer`` for one of our agents, and the per-process config it loads."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, JobRequest
+
+from switchboard.agents import attributes
+from switchboard.agents.config import CONFIG_ENV_VAR, AgentsConfig, load_config
+
+logger = logging.getLogger("switchboard.agents")
+
+Entrypoint = Callable[[JobContext], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How the worker process runs (not what the agent says: that is the YAML config)."""
+
+    http_host: str = ""
+    http_port: int = 0
+    executor: Literal["process", "thread"] = "process"
+    load_threshold: float | None = None
+    num_idle_processes: int | None = None
+
+
+def build_agent_server(
+    agent_name: str, entrypoint: Entrypoint, settings: WorkerSettings
+) -> AgentServer:
+    """An ``AgentServer`` whose one ``rtc_session`` is named ``agent_name`` (explicit dispatch)."""
+    if not agent_name:
+        raise ValueError("our agents are always named; an empty name means automatic dispatch")
+    options: dict[str, object] = {
+        "job_executor_type": JobExecutorType(settings.executor),
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "setup_fnc": load_process_config,
+    }
+    if settings.load_threshold is not None:
+        options["load_threshold"] = settings.load_threshold
+    if settings.num_idle_processes is not None:
+        options["num_idle_processes"] = settings.num_idle_processes
+    server = AgentServer(**options)  # type: ignore[arg-type]
+    server.rtc_session(entrypoint, agent_name=agent_name, on_request=_Acceptor(agent_name))
+    return server
+
+
+class _Acceptor:
+    """Accepts every job, joining with our attributes already set (visible from the first event)."""
+
+    def __init__(self, agent_name: str) -> None:
+        self.agent_name = agent_name
+
+    async def __call__(self, request: JobRequest) -> None:
+        await request.accept(
+            name=self.agent_name,
+            identity=f"{self.agent_name}-{request.id}",
+            attributes={attributes.AGENT: self.agent_name, attributes.STATE: "joining"},
+        )
+
+
+def load_process_config(proc: JobProcess) -> None:
+    """Job-process setup: load the YAML named by ``SWITCHBOARD_AGENTS_CONFIG`` (or the default)."""
+    proc.userdata["config"] = load_config(os.environ.get(CONFIG_ENV_VAR) or None)
+
+
+def job_config(ctx: JobContext) -> AgentsConfig:
+    """The config loaded for this job's process."""
+    config = ctx.proc.userdata.get("config")
+    if isinstance(config, AgentsConfig):
+        return config
+    config = load_config(os.environ.get(CONFIG_ENV_VAR) or None)
+    ctx.proc.userdata["config"] = config
+    return config
