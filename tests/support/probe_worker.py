@@ -1,6 +1,9 @@
 """A real livekit-agents worker used by the semantics suite.
 
-``PROBE_AGENT_NAME`` selects the agent name ("" = unnamed, automatic dispatch). Each job is
+``PROBE_AGENT_NAME`` selects the agent name ("" = unnamed, automatic dispatch) and
+``PROBE_LOAD`` the load the worker reports. The server only offers jobs to workers whose load is
+below its ``agents.target_load`` (0.7), and the SDK's default load is the machine's CPU use, so
+on a busy 2-core test machine real CPU load would make dispatch flaky. Each job is
 appended to ``PROBE_JOB_LOG`` and the agent answers commands sent on the ``probe.cmd`` text
 stream: ``shutdown`` calls ``ctx.shutdown()``, ``delete_room`` calls ``ctx.delete_room()``.
 """
@@ -19,6 +22,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType
 AGENT_NAME = os.environ.get("PROBE_AGENT_NAME", "")
 LABEL = os.environ.get("PROBE_LABEL", AGENT_NAME or "unnamed")
 JOB_LOG = os.environ.get("PROBE_JOB_LOG", "")
+LOAD = float(os.environ.get("PROBE_LOAD", "0"))
 
 server = AgentServer(
     job_executor_type=JobExecutorType.THREAD,
@@ -26,6 +30,7 @@ server = AgentServer(
     num_idle_processes=0,
     host="127.0.0.1",
     port=0,
+    load_fnc=lambda: LOAD,
 )
 
 

@@ -33,7 +33,9 @@ class WorkerPool:
             process.stop()
 
 
-def start_probe_workers(stack: Stack, names: list[str], workdir: Path) -> WorkerPool:
+def start_probe_workers(
+    stack: Stack, names: list[str], workdir: Path, loads: dict[str, float] | None = None
+) -> WorkerPool:
     job_log = workdir / "jobs.jsonl"
     processes: dict[str, ManagedProcess] = {}
     for name in names:
@@ -43,6 +45,7 @@ def start_probe_workers(stack: Stack, names: list[str], workdir: Path) -> Worker
             "PROBE_AGENT_NAME": name,
             "PROBE_LABEL": label,
             "PROBE_JOB_LOG": str(job_log),
+            "PROBE_LOAD": str((loads or {}).get(name, 0.0)),
         }
         # An inherited name would silently turn the unnamed worker into a named one.
         env.update({"LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""})

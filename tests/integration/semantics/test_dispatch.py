@@ -6,12 +6,13 @@ Facts a-e of the semantics suite; see docs/livekit-semantics.md.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from livekit import api
 
 from switchboard.stack.stack import Stack
 from tests.support.participants import agent_names_in_room, eventually, join
-from tests.support.workers import WorkerPool
+from tests.support.workers import WorkerPool, start_probe_workers
 
 # How long we keep watching after the expected agents joined, so a late extra agent is caught.
 SETTLE_SECONDS = 3.0
@@ -103,4 +104,28 @@ async def test_d_create_dispatch_into_an_existing_room_adds_only_the_named_agent
         assert agents == ["outbound-caller", "qualifier"]
         assert await _dispatch_names(lkapi, room_name) == ["outbound-caller", "qualifier"]
     finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_a_worker_reporting_load_above_target_load_gets_no_job(
+    livekit_stack: Stack, lkapi: api.LiveKitAPI, room_name: str, tmp_path: Path
+) -> None:
+    """'Agent did not join': the server offers a job only to workers below agents.target_load.
+
+    The only worker for "busy-agent" reports load 0.9 (the SDK's default load is CPU use); the
+    dispatch is recorded but no job is ever assigned, and nothing is queued for later.
+    """
+    pool = start_probe_workers(livekit_stack, ["busy-agent"], tmp_path, loads={"busy-agent": 0.9})
+    try:
+        await lkapi.room.create_room(
+            api.CreateRoomRequest(
+                name=room_name, agents=[api.RoomAgentDispatch(agent_name="busy-agent")]
+            )
+        )
+        await asyncio.sleep(SETTLE_SECONDS + 2)
+        assert await agent_names_in_room(lkapi, room_name) == []
+        assert await _dispatch_names(lkapi, room_name) == ["busy-agent"]
+        assert pool.jobs(room_name) == []
+    finally:
+        pool.stop()
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
