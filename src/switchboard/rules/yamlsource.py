@@ -79,7 +79,10 @@ class YamlDocument:
 
 def parse_yaml(text: str, filename: str) -> YamlDocument:
     """Parse YAML text, raising ``RulesError`` with the position of any syntax error."""
-    loader = RulesYamlLoader(text)
+    try:
+        loader = RulesYamlLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise RulesError([_reader_issue(text, filename, exc)]) from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -90,6 +93,8 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
         raise RulesError(
             [Issue(filename, line, column, f"invalid YAML: {problem}", _yaml_hint(problem))]
         ) from None
+    except yaml.reader.ReaderError as exc:
+        raise RulesError([_reader_issue(text, filename, exc)]) from None
     except yaml.YAMLError as exc:
         raise RulesError([Issue(filename, 1, 1, f"invalid YAML: {exc}", _yaml_hint(""))]) from None
     except RecursionError:
@@ -102,6 +107,20 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
     if root is not None:
         _check_duplicate_keys(document, root, set())
     return document
+
+
+def _reader_issue(text: str, filename: str, error: yaml.reader.ReaderError) -> Issue:
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    character = error.character if isinstance(error.character, int) else 0
+    return Issue(
+        filename,
+        line,
+        column,
+        f"invalid YAML: control character #x{character:04x} is not allowed",
+        "remove it; rules files are plain UTF-8 text",
+    )
 
 
 def _yaml_hint(problem: str) -> str:
