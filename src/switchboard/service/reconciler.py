@@ -1,0 +1,145 @@
+"""Reconciliation: compare what the rules want in each open room with what the server has.
+
+Webhooks get lost (queue drops, server restarts, our own downtime). Each pass lists the rooms,
+decides a synthetic ``room_started`` per room (the same decision the webhook would have got)
+and enqueues the agents that have neither a dispatch on the server nor a job in the store; the
+dispatcher then repairs them. Events recorded but never decided (the process stopped between
+the two) are decided too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Final
+
+from switchboard.livekit import LiveKitClient, LiveKitError, RoomState
+from switchboard.rules import DISPATCH_EVENT_TYPES, RoomEvent, RulesHolder
+from switchboard.service.decide import decide_and_record
+from switchboard.service.metrics import ServiceMetrics
+from switchboard.settings import Settings
+from switchboard.store import Job, Store, StoreError
+
+logger = logging.getLogger("switchboard.reconciler")
+
+UNDECIDED_AFTER_SECONDS: Final = 30.0
+
+
+@dataclass
+class ReconcileReport:
+    """Rooms looked at, and the agents enqueued per room."""
+
+    rooms: int = 0
+    repairs: dict[str, list[str]] = field(default_factory=dict)
+    decided_late: int = 0
+
+
+class Reconciler:
+    """One pass with ``reconcile_once()``; ``run()`` repeats it every ``reconcile_interval``."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: LiveKitClient,
+        rules: RulesHolder,
+        settings: Settings,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._rules = rules
+        self._settings = settings
+        self._metrics = metrics
+
+    async def run(self, on_repair: asyncio.Event | None = None) -> None:
+        """Reconcile every ``reconcile_interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._settings.reconcile_interval)
+            try:
+                report = await self.reconcile_once()
+            except (LiveKitError, StoreError) as exc:
+                logger.warning("reconcile: skipped this pass: %s", exc)
+                continue
+            except Exception:
+                logger.exception("reconcile: unexpected error; the loop keeps running")
+                continue
+            if (report.repairs or report.decided_late) and on_repair is not None:
+                on_repair.set()
+
+    async def reconcile_once(self) -> ReconcileReport:
+        """Enqueue what the rules want and nobody asked for; raises ``LiveKitError`` when the
+        server cannot be listed."""
+        report = ReconcileReport()
+        report.decided_late = await self._decide_undecided()
+        rooms = await self._client.list_rooms()
+        report.rooms = len(rooms)
+        intents = await self._store.intents_for_rooms([room.name for room in rooms])
+        for room in rooms:
+            have_job = {job.agent_name for job in intents.get(room.name, []) if _same(job, room)}
+            enqueued = await self._repair(room, have_job)
+            if enqueued:
+                report.repairs[room.name] = enqueued
+        return report
+
+    async def _repair(self, room: RoomState, have_job: set[str]) -> list[str]:
+        event = RoomEvent.from_webhook_dict(
+            {
+                "event": "room_started",
+                "id": f"reconcile-{room.sid}",
+                "createdAt": str(room.creation_time),
+                "room": room.to_webhook_room(),
+            }
+        )
+        decision = self._rules.decide(event)
+        wanted = [d for d in decision.dispatches if d.agent not in have_job]
+        if not wanted:
+            return []
+        dispatched = {d.agent_name for d in await self._client.list_dispatches(room.name)}
+        enqueued = []
+        for dispatch in wanted:
+            if dispatch.agent in dispatched:
+                continue
+            new = await self._store.enqueue_dispatch(
+                room.name,
+                dispatch.agent,
+                dispatch.metadata,
+                event.id,
+                room_sid=room.sid,
+            )
+            if new:
+                enqueued.append(dispatch.agent)
+        if enqueued:
+            self._metrics.repairs.inc(len(enqueued))
+            await self._store.record_room_fact(
+                room.name,
+                "reconciled",
+                {
+                    "rule": decision.rule_id,
+                    "enqueued": enqueued,
+                    "had_dispatches": sorted(dispatched),
+                },
+                room_sid=room.sid,
+            )
+            logger.info(
+                "reconcile room=%s rule=%s enqueued=%s", room.name, decision.rule_id, enqueued
+            )
+        return enqueued
+
+    async def _decide_undecided(self) -> int:
+        events = await self._store.undecided_events(
+            DISPATCH_EVENT_TYPES, older_than_seconds=UNDECIDED_AFTER_SECONDS
+        )
+        decided = 0
+        for stored in events:
+            event = RoomEvent.from_webhook_dict(json.loads(stored.body_json))
+            if await decide_and_record(self._store, self._rules, event):
+                decided += 1
+        return decided
+
+
+def _same(job: Job, room: RoomState) -> bool:
+    """True when ``job`` belongs to the room's current session (any status: the store keeps one
+    job per session and agent, so a finished or dead one is not enqueued again)."""
+    return not job.room_sid or job.room_sid == room.sid
