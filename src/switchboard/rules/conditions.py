@@ -5,37 +5,31 @@ Regexes, globs, timezones and salts are prepared here once per load, never per e
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import math
-import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from switchboard.rules.decision import ConditionResult
 from switchboard.rules.event import RoomEvent
 from switchboard.rules.fields import MISSING, FieldPath, parse_field_path
 from switchboard.rules.models import Condition, FieldTest, RolloutSpec, TimeWindowSpec
+from switchboard.rules.operators import Predicate, Requirement, predicate, requirement
 from switchboard.rules.rollout import BUCKETS, bucket_of, threshold_of
 
 Test = Callable[[RoomEvent, datetime], bool]
 Trace = Callable[[RoomEvent, datetime, list[ConditionResult], int], bool]
-Predicate = Callable[[object], bool]
-
-_COMPARE: Final = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 _SEEN_LIMIT: Final = 120
 
 
 @dataclass(frozen=True, slots=True)
 class IndexKey:
-    """A necessary condition ``field ∈ values`` (all text), usable to skip rules quickly."""
+    """A requirement on one field that every event matching the condition meets."""
 
     field: str
     get: Callable[[RoomEvent], object]
-    values: frozenset[str]
+    requirement: Requirement
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,85 +79,30 @@ def _field_leaves(field_test: FieldTest) -> list[Compiled]:
     for name in field_test.operators:
         operand = field_test.value_of(name)
         description = f"{path.text} {name} {json.dumps(operand, ensure_ascii=False)}"
-        key = _index_key(path, name, operand)
-        leaves.append(_leaf(path, _predicate(name, operand), description, key))
+        needs = requirement(name, operand)
+        key = IndexKey(path.text, path.get, needs) if needs is not None else None
+        leaves.append(_leaf(path, name, operand, description, key))
     return leaves
 
 
 def _leaf(
-    path: FieldPath, predicate: Predicate, description: str, key: IndexKey | None
+    path: FieldPath, name: str, operand: object, description: str, key: IndexKey | None
 ) -> Compiled:
     get = path.get
-
-    def test(event: RoomEvent, now: datetime) -> bool:
-        return predicate(get(event))
+    check: Predicate = predicate(name, operand)
+    test: Test
+    if name == "eq" and isinstance(operand, str):
+        test = lambda event, now: get(event) == operand  # noqa: E731 - one call fewer
+    else:
+        test = lambda event, now: check(get(event))  # noqa: E731
 
     def trace(event: RoomEvent, now: datetime, out: list[ConditionResult], depth: int) -> bool:
         value = get(event)
-        passed = predicate(value)
+        passed = check(value)
         out.append(ConditionResult(description, passed, show(value), depth))
         return passed
 
     return Compiled(test, trace, description, index_key=key)
-
-
-def _index_key(path: FieldPath, name: str, operand: Any) -> IndexKey | None:
-    values = [operand] if name == "eq" else operand if name == "in" else None
-    if values and all(isinstance(value, str) for value in values):
-        return IndexKey(path.text, path.get, frozenset(values))
-    return None
-
-
-def _predicate(name: str, operand: Any) -> Predicate:
-    if name == "eq":
-        return _equals(operand)
-    if name == "ne":
-        equals = _equals(operand)
-        return lambda value: not equals(value)
-    if name == "in":
-        return _member_of(operand)
-    if name == "glob":
-        return _matches(re.compile(fnmatch.translate(operand)).match)
-    if name == "regex":
-        return _matches(re.compile(operand).search)
-    if name == "exists":
-        wanted = bool(operand)
-        return lambda value: (value is not MISSING) is wanted
-    compare = _COMPARE[name]
-    limit = float(operand)
-    return lambda value: (number := _number(value)) is not None and compare(number, limit)
-
-
-def _equals(operand: Any) -> Predicate:
-    if isinstance(operand, str):
-        return lambda value: value == operand
-    if isinstance(operand, bool) or operand is None:
-        return lambda value: value is operand
-    return lambda value: type(value) in (int, float) and value == operand
-
-
-def _member_of(operands: Sequence[Any]) -> Predicate:
-    if all(isinstance(item, str) for item in operands):
-        members = frozenset(operands)
-        return lambda value: type(value) is str and value in members
-    tests = [_equals(item) for item in operands]
-    return lambda value: any(test(value) for test in tests)
-
-
-def _matches(find: Callable[[str], object]) -> Predicate:
-    return lambda value: type(value) is str and find(value) is not None
-
-
-def _number(value: object) -> float | None:
-    if type(value) in (int, float):
-        return float(value)  # type: ignore[arg-type]
-    if type(value) is str:
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def _time(spec: TimeWindowSpec) -> Compiled:
@@ -215,27 +154,47 @@ def _conjunction(children: list[Compiled], header: str | None) -> Compiled:
     if len(children) == 1 and header is None:
         only = children[0]
         return Compiled(only.test, only.trace, only.description, conjuncts, only.index_key)
-    tests = tuple(child.test for child in children)
-    if not tests:
-        test: Test = _always
-    elif len(tests) == 2:
-        first, second = tests
-        test = lambda event, now: first(event, now) and second(event, now)  # noqa: E731
-    else:
-
-        def test(event: RoomEvent, now: datetime) -> bool:
-            return all(check(event, now) for check in tests)
-
+    test = _all_of(tuple(child.test for child in children))
     trace = _group_trace(children, header, all)
     description = header or " and ".join(child.description for child in children) or "always"
     return Compiled(test, trace, description, conjuncts)
+
+
+def _all_of(tests: tuple[Test, ...]) -> Test:
+    # Unrolled for the common sizes: a generator per call costs more than the tests themselves.
+    if not tests:
+        return _always
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda event, now: a(event, now) and b(event, now)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda event, now: a(event, now) and b(event, now) and c(event, now)
+    if len(tests) == 4:
+        a, b, c, d = tests
+        return lambda event, now: (
+            a(event, now) and b(event, now) and c(event, now) and d(event, now)
+        )
+
+    def test(event: RoomEvent, now: datetime) -> bool:
+        for check in tests:  # noqa: SIM110 - a loop is cheaper than all() over a generator
+            if not check(event, now):
+                return False
+        return True
+
+    return test
 
 
 def _disjunction(children: list[Compiled]) -> Compiled:
     tests = tuple(child.test for child in children)
 
     def test(event: RoomEvent, now: datetime) -> bool:
-        return any(check(event, now) for check in tests)
+        for check in tests:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+            if check(event, now):
+                return True
+        return False
 
     return Compiled(test, _group_trace(children, "any of", any), "any of")
 

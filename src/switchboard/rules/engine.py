@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,7 +26,7 @@ from switchboard.rules.event import RoomEvent
 from switchboard.rules.models import Action, Rule, RulesFile
 from switchboard.rules.templates import MissingFieldError, Template, compile_template
 
-_INDEX_PRIORITY: Final = {"event": 2, "participant.kind": 1}
+_FIELD_RANK: Final = {"event": 3, "participant.kind": 2}
 _LATEST_TIMESTAMP: Final = 100_000_000_000  # year 5138: later createdAt values are bogus
 
 
@@ -121,10 +121,15 @@ class CompiledRules:
 
     def _first_match(self, event: RoomEvent, now: datetime) -> int:
         candidates: list[Sequence[int]] = [self._unindexed] if self._unindexed else []
-        for get, table in self._indexes:
-            value = get(event)
-            if type(value) is str:
-                hit = table.get(value)
+        for index in self._indexes:
+            value = index.get(event)
+            if type(value) is not str:
+                continue
+            hit = index.exact.get(value)
+            if hit:
+                candidates.append(hit)
+            for length in index.prefix_lengths:
+                hit = index.prefixes.get(value[:length])
                 if hit:
                     candidates.append(hit)
         if not candidates:
@@ -169,23 +174,37 @@ def _render(
     return tuple(rendered), tuple(errors)
 
 
-_Index = tuple[Callable[[RoomEvent], object], dict[str, list[int]]]
+@dataclass(slots=True)
+class _FieldIndex:
+    """Rule positions by the exact value, or the literal prefix, one field must have."""
+
+    get: Callable[[RoomEvent], object]
+    exact: dict[str, list[int]] = field(default_factory=dict)
+    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    prefix_lengths: tuple[int, ...] = ()
 
 
-def _build_index(rules: Sequence[CompiledRule]) -> tuple[list[int], list[_Index]]:
+def _build_index(rules: Sequence[CompiledRule]) -> tuple[list[int], list[_FieldIndex]]:
     unindexed: list[int] = []
-    tables: dict[str, _Index] = {}
+    indexes: dict[str, _FieldIndex] = {}
     for rule in rules:
         keys = [c.index_key for c in rule.condition.conjuncts if c.index_key is not None]
         if not keys:
             unindexed.append(rule.position)
             continue
         key = min(keys, key=_selectivity)
-        _, table = tables.setdefault(key.field, (key.get, {}))
-        for value in key.values:
+        index = indexes.setdefault(key.field, _FieldIndex(key.get))
+        table = index.prefixes if key.requirement.prefix else index.exact
+        for value in key.requirement.values:
             table.setdefault(value, []).append(rule.position)
-    return unindexed, list(tables.values())
+    for index in indexes.values():
+        index.prefix_lengths = tuple(sorted({len(prefix) for prefix in index.prefixes}))
+    return unindexed, list(indexes.values())
 
 
 def _selectivity(key: IndexKey) -> tuple[int, int]:
-    return _INDEX_PRIORITY.get(key.field, 0), len(key.values)
+    """Prefer exact values, then long prefixes; participant kind and event type come last."""
+    needs = key.requirement
+    rank = _FIELD_RANK.get(key.field, 1 if needs.prefix else 0)
+    longest = max(len(value) for value in needs.values)
+    return rank, -longest if needs.prefix else len(needs.values)

@@ -148,26 +148,18 @@ def _event_id(event: RoomEvent) -> object:
     return event.id
 
 
-def _room_getter(name: str) -> Getter:
-    def get(event: RoomEvent) -> object:
-        room = event.room
-        return MISSING if room is None else getattr(room, name)
-
-    return get
-
-
-def _participant_getter(name: str) -> Getter:
-    def get(event: RoomEvent) -> object:
-        participant = event.participant
-        return MISSING if participant is None else getattr(participant, name)
-
-    return get
-
-
-_ROOM_TEXT: Final = {f"room.{name}": _room_getter(name) for name in ("name", "sid", "metadata")}
-_PARTICIPANT_TEXT: Final = {
-    f"participant.{name}": _participant_getter(name)
-    for name in ("identity", "name", "sid", "kind", "metadata")
+# One small function per field: attribute access is several times faster than getattr(name).
+_ROOM_TEXT: Final[dict[str, Getter]] = {
+    "room.name": lambda e: MISSING if e.room is None else e.room.name,
+    "room.sid": lambda e: MISSING if e.room is None else e.room.sid,
+    "room.metadata": lambda e: MISSING if e.room is None else e.room.metadata,
+}
+_PARTICIPANT_TEXT: Final[dict[str, Getter]] = {
+    "participant.identity": lambda e: MISSING if e.participant is None else e.participant.identity,
+    "participant.name": lambda e: MISSING if e.participant is None else e.participant.name,
+    "participant.sid": lambda e: MISSING if e.participant is None else e.participant.sid,
+    "participant.kind": lambda e: MISSING if e.participant is None else e.participant.kind,
+    "participant.metadata": lambda e: MISSING if e.participant is None else e.participant.metadata,
 }
 
 

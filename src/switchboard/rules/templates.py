@@ -18,6 +18,7 @@ from switchboard.rules.event import RoomEvent
 from switchboard.rules.fields import MISSING, FieldPath, FieldPathError, parse_field_path
 
 PLACEHOLDER: Final = re.compile(r"\{([A-Za-z_][^{}\s\"?]*)(\?)?\}")
+_NEEDS_ESCAPE: Final = re.compile(r'[\x00-\x1f"\\\u2028\u2029]')
 
 TemplateMode = Literal["text", "json", "structured"]
 _Render = Callable[[RoomEvent], Any]
@@ -95,7 +96,7 @@ def _compile_string(text: str) -> Template:
     ]
 
     def render(event: RoomEvent) -> str:
-        return "".join(piece if isinstance(piece, str) else piece(event) for piece in pieces)
+        return "".join([piece if isinstance(piece, str) else piece(event) for piece in pieces])
 
     return Template(mode, fields, render)
 
@@ -175,11 +176,18 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _json_string_body(text: str) -> str:
+    """``text`` escaped for the inside of a JSON string (most values need no escaping)."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
 def _slot_renderer(slot: _Slot, *, json_mode: bool) -> Callable[[RoomEvent], str]:
     if not json_mode:
         return lambda event: _as_text(_value(slot, event))
     if slot.in_json_string:
-        return lambda event: json.dumps(_as_text(_value(slot, event)), ensure_ascii=False)[1:-1]
+        return lambda event: _json_string_body(_as_text(_value(slot, event)))
     return lambda event: json.dumps(_value(slot, event), ensure_ascii=False)
 
 

@@ -137,14 +137,23 @@ events = st.builds(
     st.sampled_from(["room_started", "participant_joined"]),
     *(st.sampled_from(WORDS) for _ in range(4)),
 )
+GLOBS = ["sales-*", "s*", "*1", "+1*", "sales-?", "[ab]", "a"]
+REGEXES = ["^sales-", "^s", "1$", r"^\+1", "^a+", "out"]
+
+
+def leaf(field: str, op: str, word: str, words: list[str], glob: str, regex: str) -> dict[str, Any]:
+    operand: Any = {"in": words, "exists": word != "a", "glob": glob, "regex": regex}.get(op, word)
+    return {field: {op: operand}}
+
+
 leaves = st.builds(
-    lambda field, op, word, words: {
-        field: {op: words if op == "in" else (word != "") if op == "exists" else word}
-    },
+    leaf,
     st.sampled_from(FIELDS[:-1]),
-    st.sampled_from(["eq", "ne", "in", "glob", "exists"]),
+    st.sampled_from(["eq", "ne", "in", "glob", "regex", "exists"]),
     st.sampled_from([w for w in WORDS if w]),
     st.lists(st.sampled_from([w for w in WORDS if w]), min_size=1, max_size=3),
+    st.sampled_from(GLOBS),
+    st.sampled_from(REGEXES),
 ) | st.sampled_from([{"event": "room_started"}, {"event": "participant_joined"}])
 conditions = st.recursive(
     leaves,

@@ -1,0 +1,263 @@
+"""Benchmark: latency of ``decide`` with 10, 100 and 1,000 rules, against a naive interpreter.
+
+Run: ``python bench/bench_decisions.py`` (add ``--quick`` for a short run). Pure CPU, no I/O.
+
+Each case is a worst case: the event matches the last rule, or no rule (the default), so every
+rule that could match is considered. Two workloads:
+
+* ``numbers``: one rule per called number (``sip.trunkPhoneNumber: +1...``), the typical
+  inbound-routing file. The compiled engine indexes these rules on the number.
+* ``patterns``: one rule per room-name glob plus a metadata regex, which no index can serve,
+  so the compiled engine evaluates every rule's closures in turn.
+
+The baseline, measured in the same run, is a naive interpreter that walks the pydantic models
+on every call: it parses field paths, looks up timezones and interprets each test anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import gc
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from switchboard.rules import CompiledRules, RoomEvent, load_rules_text  # noqa: E402
+from switchboard.rules.fields import MISSING, parse_field_path  # noqa: E402
+from switchboard.rules.models import Condition, FieldTest, RulesFile  # noqa: E402
+from switchboard.rules.rollout import bucket_of, threshold_of  # noqa: E402
+
+NOW = datetime(2025, 6, 3, 10, 0, tzinfo=UTC)
+BUSINESS = {"timezone": "Europe/Berlin", "days": "mon-fri", "from": "08:00", "to": "20:00"}
+
+
+# --- the naive baseline -----------------------------------------------------------------
+
+
+def naive_decide(model: RulesFile, event: RoomEvent, now: datetime) -> str:
+    """First-match evaluation straight off the pydantic models, with no compilation."""
+    for rule in model.rules:
+        if naive_holds(rule.when, event, now, rule.id):
+            return rule.id
+    return "default"
+
+
+def naive_holds(condition: Condition, event: RoomEvent, now: datetime, salt: str) -> bool:
+    for test in condition.field_tests.values():
+        if not naive_field(test, event):
+            return False
+    if condition.time is not None and not condition.time.build().contains(now):
+        return False
+    rollout = condition.percentage
+    if rollout is not None:
+        value = parse_field_path.__wrapped__(rollout.key).get(event)
+        salt_used = rollout.salt if rollout.salt is not None else salt
+        if value is MISSING or bucket_of(salt_used, value) >= threshold_of(rollout.percent):
+            return False
+    if condition.all_ is not None and not all(
+        naive_holds(child, event, now, salt) for child in condition.all_
+    ):
+        return False
+    if condition.any_ is not None and not any(
+        naive_holds(child, event, now, salt) for child in condition.any_
+    ):
+        return False
+    return condition.not_ is None or not naive_holds(condition.not_, event, now, salt)
+
+
+def naive_field(test: FieldTest, event: RoomEvent) -> bool:
+    value = parse_field_path.__wrapped__(test.field).get(event)
+    for operator in test.operators:
+        operand = test.value_of(operator)
+        if operator == "eq" and not naive_equal(value, operand):
+            return False
+        if operator == "ne" and naive_equal(value, operand):
+            return False
+        if operator == "in" and not any(naive_equal(value, item) for item in operand):
+            return False
+        if operator == "glob" and not (
+            isinstance(value, str) and fnmatch.fnmatchcase(value, operand)
+        ):
+            return False
+        if operator == "regex" and not (isinstance(value, str) and re.search(operand, value)):
+            return False
+        if operator == "exists" and (value is not MISSING) != operand:
+            return False
+        if operator in ("gt", "gte", "lt", "lte"):
+            raise NotImplementedError("the benchmark files use no numeric comparisons")
+    return True
+
+
+def naive_equal(value: object, operand: object) -> bool:
+    if isinstance(operand, bool) or operand is None:
+        return value is operand
+    return type(value) is type(operand) and value == operand
+
+
+# --- workloads ----------------------------------------------------------------------------
+
+
+def numbers_file(count: int) -> str:
+    rules = [
+        {
+            "id": f"line-{n}",
+            "when": {
+                "event": "participant_joined",
+                "participant.kind": "SIP",
+                "sip.trunkPhoneNumber": f"+1949771{n:04d}",
+                "time": BUSINESS,
+            },
+            "then": {"dispatch": [{"agent": f"agent-{n}", "metadata": '{"caller": "{sip.phoneNumber}"}'}]},
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"version": 1, "rules": rules, "default": "nobody"})
+
+
+def patterns_file(count: int) -> str:
+    rules = [
+        {
+            "id": f"pattern-{n}",
+            "when": {
+                "event": "room_started",
+                "room.name": {"glob": f"team-{n}-*"},
+                "room.metadata.customer": {"regex": f"^C-{n}-"},
+            },
+            "then": {"dispatch": [{"agent": f"agent-{n}", "metadata": "{room.name}"}]},
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"version": 1, "rules": rules, "default": "nobody"})
+
+
+def sip_event(called: str) -> RoomEvent:
+    return RoomEvent.from_webhook_dict(
+        {
+            "event": "participant_joined",
+            "room": {"name": "call_+15550000000_AbCdEfGhIjKl"},
+            "participant": {
+                "identity": "sip_+15550000000",
+                "kind": "SIP",
+                "attributes": {"sip.phoneNumber": "+15550000000", "sip.trunkPhoneNumber": called},
+            },
+        }
+    )
+
+
+def room_event(name: str, customer: str) -> RoomEvent:
+    metadata = json.dumps({"customer": customer})
+    return RoomEvent.from_webhook_dict(
+        {"event": "room_started", "room": {"name": name, "metadata": metadata}}
+    )
+
+
+def cases(count: int) -> list[tuple[str, str, str, RoomEvent, str]]:
+    last = count - 1
+    return [
+        ("numbers", numbers_file(count), "last rule", sip_event(f"+1949771{last:04d}"), f"line-{last}"),
+        ("numbers", numbers_file(count), "default", sip_event("+14155550100"), "default"),
+        (
+            "patterns",
+            patterns_file(count),
+            "last rule",
+            room_event(f"team-{last}-x", f"C-{last}-9"),
+            f"pattern-{last}",
+        ),
+        ("patterns", patterns_file(count), "default", room_event("other", "C-x"), "default"),
+    ]
+
+
+# --- measurement --------------------------------------------------------------------------
+
+
+def measure(call: Callable[[], object], iterations: int) -> list[int]:
+    for _ in range(min(iterations, 200)):
+        call()
+    gc.collect()
+    gc.disable()
+    try:
+        samples = []
+        clock = time.perf_counter_ns
+        for _ in range(iterations):
+            start = clock()
+            call()
+            samples.append(clock() - start)
+    finally:
+        gc.enable()
+    return samples
+
+
+def percentile(samples: list[int], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] / 1000
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    for count in (10, 100, 1000):
+        for workload, text, case, event, expected in cases(count):
+            rules: CompiledRules = load_rules_text(text)
+            decision = rules.decide(event, NOW)
+            naive = naive_decide(rules.model, event, NOW)
+            assert decision.rule_id == naive == expected, (decision.rule_id, naive, expected)
+            fast_iterations = 2_000 if quick else 20_000
+            slow_iterations = max(50, (20_000 if not quick else 2_000) // count)
+            compiled = measure(lambda r=rules, e=event: r.decide(e, NOW), fast_iterations)
+            baseline = measure(
+                lambda m=rules.model, e=event: naive_decide(m, e, NOW), slow_iterations
+            )
+            rows.append(
+                {
+                    "workload": workload,
+                    "rules": count,
+                    "case": case,
+                    "p50": percentile(compiled, 0.50),
+                    "p99": percentile(compiled, 0.99),
+                    "per_second": 1e9 / statistics.fmean(compiled),
+                    "naive_p50": percentile(baseline, 0.50),
+                    "naive_p99": percentile(baseline, 0.99),
+                }
+            )
+    return rows
+
+
+def parse_cost(quick: bool) -> tuple[float, float]:
+    payload = json.loads(
+        (Path(__file__).resolve().parents[1] / "examples/rules/events/seed-sip-call.json").read_text()
+    )
+    samples = measure(lambda: RoomEvent.from_webhook_dict(payload), 2_000 if quick else 20_000)
+    return percentile(samples, 0.50), percentile(samples, 0.99)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    quick = parser.parse_args().quick
+    rows = run(quick)
+    print(f"Python {sys.version.split()[0]}; times per decision in µs (GC paused while timing)\n")
+    print(
+        "| workload | rules | match | p50 µs | p99 µs | decisions/s | naive p50 µs "
+        "| naive p99 µs | speed-up (p50) |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['workload']} | {row['rules']} | {row['case']} | {row['p50']:.1f} "
+            f"| {row['p99']:.1f} | {row['per_second']:,.0f} | {row['naive_p50']:.1f} "
+            f"| {row['naive_p99']:.1f} | {row['naive_p50'] / row['p50']:.1f}× |"
+        )
+    p50, p99 = parse_cost(quick)
+    print(f"\nParsing a webhook dict into a RoomEvent (not included above): p50 {p50:.1f} µs, p99 {p99:.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
