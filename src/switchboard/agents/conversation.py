@@ -83,12 +83,15 @@ class Conversation:
         self._participant: rtc.RemoteParticipant | None = None
         self._silent_track: rtc.LocalAudioTrack | None = None
         self._speaking: list[SpeechHandle] = []
-        kwargs: dict[str, object] = {"vad": None, "user_away_timeout": None}
+        kwargs: dict[str, object] = {"user_away_timeout": None}
         if providers.stt is not None:
             kwargs["stt"] = providers.stt
-            kwargs.pop("vad")
             if providers.vad is not None:
                 kwargs["vad"] = providers.vad
+        else:
+            # No speech input: no VAD to load and no turn detector to run.
+            kwargs["vad"] = None
+            kwargs["turn_handling"] = {"turn_detection": None}
         if providers.tts is not None:
             kwargs["tts"] = providers.tts
         self.session: AgentSession[None] = AgentSession(**kwargs)  # type: ignore[arg-type]

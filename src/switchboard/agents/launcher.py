@@ -52,6 +52,11 @@ def parser(agent: str) -> argparse.ArgumentParser:
         default=None,
         help="stop taking jobs above this CPU load (livekit-agents default 0.7)",
     )
+    cli.add_argument(
+        "--ignore-load",
+        action="store_true",
+        help="report zero load and take every job (tests; hosts busy with other work)",
+    )
     cli.add_argument("--idle-processes", type=int, default=None, help="warm job processes")
     return cli
 
@@ -92,6 +97,7 @@ def run(agent: str, argv: Sequence[str] | None = None) -> None:
         executor=args.executor,
         load_threshold=args.load_threshold,
         num_idle_processes=args.idle_processes,
+        ignore_load=args.ignore_load,
     )
     server = _builder(agent)(settings)
     _run_worker(server, log_level=args.log_level, url=url, api_key=key, api_secret=secret)

@@ -102,7 +102,7 @@ class QualifierCall:
             self._providers,
             on_text=self._on_text,
             on_digit=self._on_digit,
-            on_close=lambda reason: self._end_now(f"session closed: {reason}"),
+            on_close=self._session_closed,
         )
 
     async def run(self) -> None:
@@ -120,6 +120,10 @@ class QualifierCall:
         self._ended = True
         for timer in self._timers:
             timer.cancel()
+
+    async def _session_closed(self, reason: str) -> None:
+        if reason != "job_shutdown":  # otherwise we are leaving already
+            await self._end_now(f"session closed: {reason}")
 
     async def _end_now(self, reason: str) -> None:
         if self._ended:
@@ -271,13 +275,13 @@ class QualifierCall:
         if self._transfer_settled:
             return
         self._transfer_settled = True
+        self._ended = True
         self._transfer_timer.cancel()
         await self._publisher.publish(
             {attr.STATE: "transferred", attr.TRANSFER: "connected", attr.ERROR: ""}
         )
         logger.info("transferred", extra={"room": self._ctx.room.name, "human": human})
         if leave:
-            self._ended = True
             self._ctx.shutdown(reason=f"transferred to human: {human}")
 
     async def _fallback(self, outcome: str, error: str) -> None:

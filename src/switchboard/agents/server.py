@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ class WorkerSettings:
     executor: Literal["process", "thread"] = "process"
     load_threshold: float | None = None
     num_idle_processes: int | None = None
+    ignore_load: bool = False
+    """Always report zero load and never refuse jobs (tests, or a machine busy with other
+    work): livekit-server also skips workers whose reported load is above its target_load."""
 
 
 def build_agent_server(
@@ -43,11 +47,18 @@ def build_agent_server(
     }
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold
+    if settings.ignore_load:
+        options["load_threshold"] = math.inf
+        options["load_fnc"] = _no_load
     if settings.num_idle_processes is not None:
         options["num_idle_processes"] = settings.num_idle_processes
     server = AgentServer(**options)  # type: ignore[arg-type]
     server.rtc_session(entrypoint, agent_name=agent_name, on_request=_Acceptor(agent_name))
     return server
+
+
+def _no_load() -> float:
+    return 0.0
 
 
 class _Acceptor:

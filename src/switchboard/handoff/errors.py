@@ -161,6 +161,13 @@ def sip_error_from_twirp(exc: api.TwirpError | BaseException) -> DialError:
 
 def _api_error(code: str, detail: str) -> DialError:
     """A failure LiveKit reported before (or instead of) a SIP answer."""
+    if "sip not connected" in detail.lower():
+        return DialFailed(
+            sip_status="SIP Service Not Connected",
+            detail=detail,
+            explanation="livekit-server has no livekit-sip service to place the call.",
+            fix="run livekit-sip against the same Redis as livekit-server (SIP requires Redis).",
+        )
     if code == api.TwirpErrorCode.DEADLINE_EXCEEDED:
         return DialTimeout(detail=detail)
     if code == api.TwirpErrorCode.UNAVAILABLE:

@@ -156,3 +156,12 @@ def test_dial_error_for_status_defaults_reason_phrase() -> None:
     error = dial_error_for_status(486)
     assert error.sip_status == "Busy Here"
     assert str(error).startswith("SIP 486 Busy Here: the callee is on another call")
+
+
+def test_missing_sip_service_is_named() -> None:
+    error = sip_error_from_twirp(
+        sdk_error("internal", "twirp error unknown: sip not connected (redis required)")
+    )
+    assert type(error) is DialFailed
+    assert str(error).startswith("SIP Service Not Connected: ")
+    assert "same Redis" in str(error)
