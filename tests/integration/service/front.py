@@ -42,14 +42,14 @@ class AzureFunctionHost:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> func.HttpResponse:
-        path, _, query = path.partition("?")
+        route, _, query = path.partition("?")
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         request = func.HttpRequest(
             method=method,
             url=f"http://localhost:7071{path}",
             headers=headers or {},
             params=params,
-            route_params={"route": path.lstrip("/")},
+            route_params={"route": route.lstrip("/")},
             body=body,
         )
         response: func.HttpResponse = await self._http(request, _Context())
@@ -82,6 +82,8 @@ class WebhookFront:
         self._service_url = service_url
         self._client = httpx.AsyncClient(timeout=30)
         self.forwarded: list[dict[str, Any]] = []
+        self.drop_rooms: set[str] = set()
+        """Rooms whose webhooks are answered 200 and dropped, as if lost on the way."""
         app = Starlette(routes=[Route("/livekit/webhook", self._route, methods=["POST"])])
         self._server = RunningService(app, port)
 
@@ -104,6 +106,9 @@ class WebhookFront:
             room = json.loads(body).get("room", {}).get("name", "")
         except (ValueError, AttributeError):
             room = ""
+        if room in self.drop_rooms:
+            self.forwarded.append({"to": "dropped", "room": room, "status": 200})
+            return Response(b"{}", status_code=200)
         if room.startswith(AZURE_PREFIX):
             answer = await self.azure.request("POST", "/livekit/webhook", body, headers)
             self.forwarded.append({"to": "azure", "room": room, "status": answer.status_code})
