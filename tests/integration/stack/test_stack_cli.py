@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,7 @@ def _pids(config: StackConfig, name: str) -> list[int]:
     for proc in os.listdir("/proc"):
         if proc.isdigit():
             try:
-                cmdline = open(f"/proc/{proc}/cmdline", "rb").read().decode(errors="replace")
+                cmdline = Path(f"/proc/{proc}/cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
             if str(log_dir) in cmdline and group_alive(int(proc)):
