@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from switchboard.doctor.cli import doctor
+from switchboard.rules.cli import rules_app, simulate
+from switchboard.service.cli import apply, explain, serve, token
 from switchboard.stack.cli import stack_app
 
 app = typer.Typer(
@@ -12,6 +15,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_app, name="stack")
+rules_app.command("apply")(apply)
+app.add_typer(rules_app, name="rules")
+app.command("simulate")(simulate)
+app.command("serve")(serve)
+app.command("explain")(explain)
+app.command("token")(token)
+app.command("doctor")(doctor)
 
 
 @app.command("dev")

@@ -1,0 +1,220 @@
+"""``switchboard serve``, ``explain``, ``token`` and ``rules apply`` (mounted in switchboard.cli)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from switchboard.errors import SwitchboardError
+from switchboard.livekit import LiveKitClient, apply_sip_plan, join_token, list_sip_dispatch_rules
+from switchboard.rules import (
+    CompiledRules,
+    RulesError,
+    agents_for_join,
+    compile_native,
+    diff,
+    load_rules,
+)
+from switchboard.service.history import room_history
+from switchboard.settings import Settings, load_settings
+from switchboard.store import Store, StoreError
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="Rules YAML file (default: $SWITCHBOARD_RULES).", dir_okay=False),
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", help="Store URL (default: $SWITCHBOARD_STORE_URL, else SQLite)."),
+]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    rules: RulesOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Run the webhook service (POST /livekit/webhook, /token, /healthz, /readyz, /metrics).
+
+    Reads LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and SWITCHBOARD_* from the
+    environment (docs/service.md). Point livekit-server's webhook.urls at
+    http://HOST:PORT/livekit/webhook.
+    """
+    import uvicorn
+
+    from switchboard.service.app import create_app
+
+    settings = _settings(rules=rules, store_url=store)
+    try:
+        settings.require_livekit()
+        settings.require_rules()
+    except SwitchboardError as exc:
+        _fail(str(exc))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def explain(
+    room: Annotated[str, typer.Argument(help="The room name.")],
+    store: StoreOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Explain a room: events, matched rules and why, dispatches and the server's answers.
+
+    Reads the store; with LIVEKIT_* set, also shows the server's current dispatches and
+    participants.
+    """
+    settings = _settings(store_url=store)
+    try:
+        report = asyncio.run(_explain(settings, room))
+    except (StoreError, SwitchboardError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"room {room}")
+    if not report["timeline"]:
+        typer.echo("  nothing recorded for this room in the store")
+    for entry in report["timeline"]:
+        typer.echo(f"  {entry['at']}  {entry['kind']:<18} {entry['summary']}")
+    for decision in report["decisions"]:
+        text = decision["explanation"].get("text", "")
+        typer.echo(f"\ndecision on {decision['event_id']}: rule {decision['rule']}")
+        for line in text.splitlines():
+            typer.echo(f"    {line}")
+    live = report.get("server")
+    if live is not None:
+        typer.echo("\nserver now:")
+        if "error" in live:
+            typer.echo(f"  {live['error']}")
+        else:
+            typer.echo(f"  dispatches: {', '.join(live['dispatches']) or 'none'}")
+            people = [f"{p['identity']} ({p['kind']})" for p in live["participants"]]
+            typer.echo(f"  participants: {', '.join(people) or 'none'}")
+
+
+async def _explain(settings: Settings, room: str) -> dict[str, Any]:
+    async with await Store.open(settings.store_url) as opened:
+        report = await room_history(opened, room)
+    if settings.has_livekit:
+        report["server"] = await _live(settings, room)
+    return report
+
+
+async def _live(settings: Settings, room: str) -> dict[str, Any]:
+    async with _client(settings) as client:
+        try:
+            dispatches = await client.list_dispatches(room)
+            participants = await client.list_participants(room)
+        except SwitchboardError as exc:
+            return {"error": str(exc)}
+    return {
+        "dispatches": [d.agent_name or '"" (automatic)' for d in dispatches],
+        "participants": [{"identity": p.identity, "kind": p.kind} for p in participants],
+    }
+
+
+def token(
+    room: Annotated[str, typer.Option("--room", help="Room to join.")],
+    identity: Annotated[str, typer.Option("--identity", help="Participant identity.")],
+    rules: RulesOption = None,
+    room_metadata: Annotated[
+        str, typer.Option(help="Room metadata the rules see (and the room gets if created).")
+    ] = "",
+) -> None:
+    """Print a join JWT whose RoomConfiguration.agents come from the rules.
+
+    Needs LIVEKIT_API_KEY and LIVEKIT_API_SECRET. The agent list goes to stderr.
+    """
+    settings = _settings(rules=rules)
+    compiled = _rules(settings)
+    if not (settings.livekit_api_key and settings.livekit_api_secret.get_secret_value()):
+        _fail("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set to sign a token")
+    agents = agents_for_join(compiled, room, room_metadata, identity)
+    typer.echo(f"agents: {', '.join(a.agent for a in agents) or 'none'}", err=True)
+    typer.echo(
+        join_token(
+            settings.livekit_api_key,
+            settings.livekit_api_secret.get_secret_value(),
+            room=room,
+            identity=identity,
+            agents=agents,
+            room_metadata=room_metadata,
+        )
+    )
+
+
+def apply(
+    sip: Annotated[bool, typer.Option("--sip", help="Apply the SIP dispatch rules.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Make the changes (default: dry run).")
+    ] = False,
+    rules: RulesOption = None,
+    room_prefix: Annotated[str, typer.Option(help="Room prefix of the SIP rules.")] = "call",
+) -> None:
+    """Sync the server's switchboard:* SIP dispatch rules with the rules file (dry run).
+
+    Prints the plan (create / update / delete); --yes makes the changes. Rules not named
+    switchboard:* are never touched.
+    """
+    if not sip:
+        _fail("nothing to apply: pass --sip")
+    settings = _settings(rules=rules)
+    compiled = _rules(settings)
+    try:
+        settings.require_livekit()
+    except SwitchboardError as exc:
+        _fail(str(exc))
+    desired = compile_native(compiled, room_prefix=room_prefix).sip_rules
+
+    async def run() -> list[str]:
+        async with _client(settings) as client:
+            plan = diff(desired, await list_sip_dispatch_rules(client))
+            typer.echo(plan.summary())
+            if not yes or plan.is_empty:
+                return []
+            return await apply_sip_plan(client, plan)
+
+    try:
+        done = asyncio.run(run())
+    except SwitchboardError as exc:
+        _fail(str(exc))
+    if not yes:
+        typer.echo("dry run: pass --yes to apply", err=True)
+    for line in done:
+        typer.echo(line)
+
+
+def _client(settings: Settings) -> LiveKitClient:
+    return LiveKitClient(
+        settings.livekit_url,
+        settings.livekit_api_key,
+        settings.livekit_api_secret.get_secret_value(),
+    )
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SwitchboardError as exc:
+        _fail(str(exc))
+
+
+def _rules(settings: Settings) -> CompiledRules:
+    try:
+        return load_rules(settings.require_rules())
+    except RulesError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(1) from None
+    except SwitchboardError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
