@@ -1,4 +1,4 @@
-"""``switchboard serve``, ``explain``, ``token`` and ``rules apply`` (mounted in switchboard.cli)."""
+"""The service commands: serve, explain, token and rules apply (mounted in switchboard.cli)."""
 
 from __future__ import annotations
 
