@@ -13,11 +13,12 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from switchboard.rules.condition_models import Condition
 from switchboard.rules.engine import CompiledRules
 from switchboard.rules.errors import EventError, RulesError
 from switchboard.rules.event import RoomEvent
 from switchboard.rules.loader import load_rules
-from switchboard.rules.models import Action, Condition
+from switchboard.rules.models import Action
 from switchboard.rules.native import compile_native
 from switchboard.rules.sipplan import SipDispatchRule
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from switchboard.rules.condition_models import Condition, FieldTest, RolloutSpec, TimeWindowSpec
 from switchboard.rules.decision import ConditionResult
 from switchboard.rules.event import RoomEvent
 from switchboard.rules.fields import MISSING, FieldPath, parse_field_path
-from switchboard.rules.models import Condition, FieldTest, RolloutSpec, TimeWindowSpec
 from switchboard.rules.operators import Predicate, Requirement, predicate, requirement
 from switchboard.rules.rollout import BUCKETS, bucket_of, threshold_of
 

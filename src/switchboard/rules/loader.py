@@ -11,9 +11,10 @@ from typing import Any, Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from switchboard.rules.condition_models import OPERATORS
 from switchboard.rules.engine import CompiledRules
 from switchboard.rules.errors import Issue, RulesError
-from switchboard.rules.models import OPERATORS, RulesFile
+from switchboard.rules.models import RulesFile
 from switchboard.rules.yamlsource import YamlDocument, parse_yaml
 
 _KNOWN_KEYS: Final = (

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from switchboard.rules.condition_models import Condition, FieldTest
 from switchboard.rules.decision import AgentDispatch, Decision
 from switchboard.rules.engine import CompiledRule, CompiledRules
 from switchboard.rules.event import ParticipantInfo, RoomEvent, RoomInfo
 from switchboard.rules.fields import parse_field_path
-from switchboard.rules.models import Condition, FieldTest
 from switchboard.rules.sipplan import OWNED_PREFIX, SipDispatchRule
 from switchboard.rules.templates import MissingFieldError
 
