@@ -1,0 +1,59 @@
+"""Building the named workers, and the checks run() makes before connecting anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from livekit.agents import AgentServer
+
+from switchboard.agents import outbound_caller, qualifier, run
+from switchboard.agents.launcher import parser
+from switchboard.agents.server import WorkerSettings, build_agent_server
+from switchboard.errors import ConfigError
+
+LIVEKIT_ENV = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_AGENT_NAME")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*LIVEKIT_ENV, "LIVEKIT_AGENT_NAME_OVERRIDE", "SWITCHBOARD_AGENTS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"), [(qualifier, "qualifier"), (outbound_caller, "outbound-caller")]
+)
+def test_each_agent_is_a_named_worker(module: object, name: str) -> None:
+    server = module.build_server(WorkerSettings(executor="thread"))  # type: ignore[attr-defined]
+    assert isinstance(server, AgentServer)
+    assert server._agent_name == name
+    assert server._entrypoint_fnc is module.entrypoint  # type: ignore[attr-defined]
+
+
+def test_a_named_server_needs_a_name() -> None:
+    with pytest.raises(ValueError, match="always named"):
+        build_agent_server("", qualifier.entrypoint, WorkerSettings())
+
+
+def test_unknown_agent() -> None:
+    with pytest.raises(ConfigError, match="unknown agent 'caller'"):
+        run("caller", [])
+
+
+def test_bad_config_fails_before_connecting(tmp_path: Path) -> None:
+    config = tmp_path / "agents.yaml"
+    config.write_text("qualifier:\n  greeting: hi\n")
+    with pytest.raises(ConfigError, match=r"agents\.yaml:2: qualifier\.questions: Field required"):
+        run("qualifier", ["--config", str(config)])
+
+
+def test_missing_livekit_settings_are_named() -> None:
+    with pytest.raises(ConfigError) as info:
+        run("outbound_caller", ["--url", "ws://127.0.0.1:7880"])
+    assert str(info.value).startswith("LIVEKIT_API_KEY, LIVEKIT_API_SECRET not set")
+
+
+def test_default_ports_differ_so_both_agents_fit_on_one_host() -> None:
+    assert parser("qualifier").parse_args([]).http_port == 8081
+    assert parser("outbound-caller").parse_args([]).http_port == 8082
