@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SB := $(VENV)/bin/switchboard
 PYTEST_ARGS ?=
 
-.PHONY: install test test-unit lint bench dev clean
+.PHONY: install web test test-unit lint bench dev clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 ## Python deps, Debian packages, and the pinned livekit-server / livekit-sip builds (cached).
-install: $(VENV)/.installed
+install: $(VENV)/.installed web
 	$(SB) stack install
+
+## The console's front-end: livekit-client (pinned in web/package-lock.json) into static/vendor/.
+web:
+	cd web && npm ci --no-audit --no-fund && npm run --silent build
 
 ## Every test: unit, integration (real LiveKit stack + SIP) and e2e, in a private netns.
 test: install
