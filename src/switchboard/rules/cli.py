@@ -126,12 +126,19 @@ def lint(rules: CompiledRules) -> list[str]:
         when = rule.model.when
         if _matches_everything(when):
             catch_all = rule.id
-        if rule.dispatches and "event" not in {test.field for test in when.field_tests.values()}:
+        if rule.dispatches and "event" not in _required_fields(when):
             warnings.append(
                 f"rule '{rule.id}' has no 'event' condition, so it can dispatch on both "
                 "room_started and participant_joined; add e.g. 'event: participant_joined'"
             )
     return warnings
+
+
+def _required_fields(when: Condition) -> set[str]:
+    fields = {test.field for test in when.field_tests.values()}
+    for child in when.all_ or ():
+        fields |= _required_fields(child)
+    return fields
 
 
 def _matches_everything(when: Condition) -> bool:

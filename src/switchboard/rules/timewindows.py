@@ -105,7 +105,10 @@ class TimeWindow:
 
     def contains(self, now: datetime) -> bool:
         """True when ``now`` (an aware datetime) falls inside the window."""
-        local = now.astimezone(self.zone)
+        try:
+            local = now.astimezone(self.zone)
+        except (OverflowError, ValueError):  # datetime.min/max shifted out of range
+            return False
         second = local.hour * 3600 + local.minute * 60 + local.second
         weekday = local.weekday()
         if self.start < self.end:
@@ -116,7 +119,10 @@ class TimeWindow:
 
     def local_description(self, now: datetime) -> str:
         """``now`` as the window sees it, e.g. ``Tue 18:03:12 Europe/Berlin``."""
-        local = now.astimezone(self.zone)
+        try:
+            local = now.astimezone(self.zone)
+        except (OverflowError, ValueError):
+            return f"{now.isoformat()} (out of range in {self.zone.key})"
         return f"{_DAY_NAMES[local.weekday()].title()} {local:%H:%M:%S} {self.zone.key}"
 
 

@@ -62,6 +62,15 @@ def test_check_warns_about_rules_without_an_event_and_unreachable_rules(tmp_path
     assert "rule 'later' is never reached: rule 'anything' matches all" in result.stderr
 
 
+def test_check_finds_event_tests_nested_in_all(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    nested = {"all": [{"event": "room_started"}]}
+    path.write_text(document([{"id": "nested", "when": nested, "then": {"dispatch": ["a"]}}]))
+    result = runner.invoke(app, ["rules", "check", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
 def test_simulate_prints_the_decision_as_json_with_an_explanation(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps(sip_call()))

@@ -154,3 +154,11 @@ def test_trace_is_computed_lazily_and_cached() -> None:
     assert first is decision.trace
     assert len(first) == 3
     assert not any(rule.matched for rule in first)
+
+
+def test_extreme_decision_times_do_not_break_time_windows() -> None:
+    always = {"timezone": "Pacific/Kiritimati", "from": "00:00", "to": "24:00"}
+    rules = rules_from(document([{"id": "hours", "when": {"time": always}, "then": "nobody"}]))
+    decision = rules.decide(room_started(), datetime.max.replace(tzinfo=UTC))
+    assert decision.rule_id == "default"
+    assert "out of range" in decision.explain()
