@@ -1,0 +1,144 @@
+"""Exactly once across replicas, and recovery from a livekit-server restart mid-burst."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from switchboard.stack.config import free_port
+from switchboard.stack.process import ManagedProcess
+from switchboard.stack.stack import Stack
+from tests.integration.service.checks import SETTLE_SECONDS, dispatch_names
+from tests.integration.service.conftest import new_stack
+from tests.integration.service.harness import service_settings, start_service
+from tests.support.participants import eventually
+from tests.support.workers import WorkerPool, start_probe_workers
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+OUTBOUND = '{"flow": "outbound"}'
+
+
+@pytest.fixture
+def ports() -> tuple[int, int]:
+    return free_port(), free_port()
+
+
+@pytest.fixture
+def replica_stack(ports: tuple[int, int]) -> Iterator[Stack]:
+    """A stack that posts every webhook to both replicas."""
+    stack = new_stack("replicas", [f"http://127.0.0.1:{p}/livekit/webhook" for p in ports])
+    yield stack
+    stack.stop()
+
+
+async def test_two_replicas_on_one_postgresql_dispatch_once_per_room(
+    replica_stack: Stack,
+    ports: tuple[int, int],
+    postgres_url: str,
+    rules_path: Path,
+    tmp_path: Path,
+) -> None:
+    workers = start_probe_workers(replica_stack, ["outbound-caller"], tmp_path)
+    replicas = [
+        await start_service(
+            service_settings(replica_stack, rules_path, postgres_url, worker_id=f"replica-{i}"),
+            port,
+        )
+        for i, port in enumerate(ports)
+    ]
+    rooms = [f"replica-room-{i}" for i in range(8)]
+    async with api.LiveKitAPI(
+        replica_stack.config.http_url, replica_stack.config.api_key, replica_stack.config.api_secret
+    ) as lkapi:
+        try:
+            for room in rooms:
+                await lkapi.room.create_room(api.CreateRoomRequest(name=room, metadata=OUTBOUND))
+            # One worker process cannot connect 8 rooms at once on a small machine, so the
+            # proof is the worker's job log (one job per room) and the server's dispatches.
+            await eventually(_jobs_for(workers, rooms), timeout=30)
+            await asyncio.sleep(SETTLE_SECONDS)
+            assert sorted(j["room"] for j in workers.jobs()) == sorted(rooms)
+            for room in rooms:
+                assert await dispatch_names(lkapi, room) == ["", "outbound-caller"]
+            store = replicas[0].runtime.store
+            for room in rooms:
+                jobs = (await store.intents_for_rooms([room]))[room]
+                assert [(j.agent_name, j.outcome) for j in jobs] == [
+                    ("outbound-caller", "dispatched")
+                ]
+        finally:
+            for replica in replicas:
+                await replica.stop()
+            workers.stop()
+
+
+def _jobs_for(workers: WorkerPool, rooms: list[str]) -> Callable[[], Awaitable[bool]]:
+    async def every_room_has_a_job() -> bool:
+        return {j["room"] for j in workers.jobs()} >= set(rooms)
+
+    return every_room_has_a_job
+
+
+def _restart_server(stack: Stack) -> ManagedProcess:
+    old = next(p for p in stack.processes if p.name == "livekit-server")
+    old.stop()
+    new = ManagedProcess(name=old.name, argv=old.argv, log_path=old.log_path)
+    new.start()
+    stack.processes[stack.processes.index(old)] = new
+    return new
+
+
+async def test_livekit_server_restart_mid_burst_dispatches_every_surviving_room_once(
+    rules_path: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    stack = new_stack("restart", [f"http://127.0.0.1:{port}/livekit/webhook"])
+    workers = start_probe_workers(stack, ["outbound-caller"], tmp_path)
+    settings = service_settings(
+        stack, rules_path, f"sqlite+aiosqlite:///{tmp_path / 'sb.db'}", reconcile_interval=1.0
+    )
+    service = await start_service(settings, port)
+    lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
+    created: list[str] = []
+    try:
+        for i in range(12):
+            if i == 6:
+                _restart_server(stack)
+            room = f"burst-{i}"
+            for _ in range(100):
+                try:
+                    await lkapi.room.create_room(
+                        api.CreateRoomRequest(name=room, metadata=OUTBOUND)
+                    )
+                    created.append(room)
+                    break
+                except Exception:
+                    await asyncio.sleep(0.2)
+        await asyncio.sleep(3)
+        live = {r.name for r in (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms}
+        print(f"rooms created {created}; listed after the restart {sorted(live)}")
+        assert set(created) == {f"burst-{i}" for i in range(12)}
+        # Found: rooms with nobody in them do not survive a restart of the OSS server (only the
+        # rooms created after it are listed), so their jobs end dead-lettered with the reason.
+        # Worker jobs are not asserted: the probe worker re-registers after the restart but the
+        # server did not hand it the dispatches created meanwhile (see docs/service.md).
+        store = service.runtime.store
+        jobs = await store.intents_for_rooms(created)
+        for room in sorted(live):
+            assert await dispatch_names(lkapi, room) == ["", "outbound-caller"]
+            assert [j.outcome for j in jobs[room]] == ["dispatched"]
+        for room in set(created) - live:
+            assert [j.dead_reason for j in jobs[room]] == [
+                "gave up after 3 attempts; last error: room does not exist"
+            ]
+        for job in await store.dead_letters():
+            assert job.dead_reason, job
+    finally:
+        await lkapi.aclose()
+        await service.stop()
+        workers.stop()
+        stack.stop()
