@@ -99,7 +99,8 @@ class OutboundCall:
         except DialError as exc:
             await self._failed(exc)
             return
-        await self._publisher.publish({attr.STATE: "answered", attr.RESULT: "answered"})
+        if not joined.done():  # else the human is in and the state already says so
+            await self._publisher.publish({attr.STATE: "answered", attr.RESULT: "answered"})
         try:
             await asyncio.wait_for(asyncio.shield(joined), ANSWERED_GRACE_SECONDS)
         except TimeoutError:

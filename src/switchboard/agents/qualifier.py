@@ -11,6 +11,7 @@ participant attributes (see attributes.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -270,6 +271,9 @@ class QualifierCall:
 
     async def _on_human_joined(self, human: rtc.RemoteParticipant) -> None:
         await self._connected(human.identity, leave=False)
+        with contextlib.suppress(TimeoutError):
+            # Let "connecting you now" finish before leaving (leave_when_human_joins waits 5 s).
+            await asyncio.wait_for(self._conversation.finish_speaking(), 4)
 
     async def _connected(self, human: str, *, leave: bool) -> None:
         if self._transfer_settled:
