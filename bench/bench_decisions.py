@@ -7,8 +7,11 @@ rule that could match is considered. Two workloads:
 
 * ``numbers``: one rule per called number (``sip.trunkPhoneNumber: +1...``), the typical
   inbound-routing file. The compiled engine indexes these rules on the number.
-* ``patterns``: one rule per room-name glob plus a metadata regex, which no index can serve,
-  so the compiled engine evaluates every rule's closures in turn.
+* ``prefixes``: one rule per room-name glob (``team-7-*``) plus a metadata regex. The engine
+  indexes these on the glob's literal prefix.
+* ``scan``: one rule per room-name regex anchored at the end (``-vip-7$``) plus a numeric
+  metadata test. No index applies, so the engine evaluates every rule's closures in turn: the
+  true worst case.
 
 The baseline, measured in the same run, is a naive interpreter that walks the pydantic models
 on every call: it parses field paths, looks up timezones and interprets each test anew.
@@ -20,6 +23,7 @@ import argparse
 import fnmatch
 import gc
 import json
+import operator
 import re
 import statistics
 import sys
@@ -37,6 +41,12 @@ from switchboard.rules.fields import MISSING, parse_field_path
 from switchboard.rules.models import RulesFile
 from switchboard.rules.rollout import bucket_of, threshold_of
 
+NUMERIC: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 NOW = datetime(2025, 6, 3, 10, 0, tzinfo=UTC)
 BUSINESS = {"timezone": "Europe/Berlin", "days": "mon-fri", "from": "08:00", "to": "20:00"}
 
@@ -77,25 +87,33 @@ def naive_holds(condition: Condition, event: RoomEvent, now: datetime, salt: str
 
 def naive_field(test: FieldTest, event: RoomEvent) -> bool:
     value = parse_field_path.__wrapped__(test.field).get(event)
-    for operator in test.operators:
-        operand = test.value_of(operator)
-        if operator == "eq" and not naive_equal(value, operand):
+    for name in test.operators:
+        operand = test.value_of(name)
+        if name == "eq" and not naive_equal(value, operand):
             return False
-        if operator == "ne" and naive_equal(value, operand):
+        if name == "ne" and naive_equal(value, operand):
             return False
-        if operator == "in" and not any(naive_equal(value, item) for item in operand):
+        if name == "in" and not any(naive_equal(value, item) for item in operand):
             return False
-        if operator == "glob" and not (
-            isinstance(value, str) and fnmatch.fnmatchcase(value, operand)
-        ):
+        if name == "glob" and not (isinstance(value, str) and fnmatch.fnmatchcase(value, operand)):
             return False
-        if operator == "regex" and not (isinstance(value, str) and re.search(operand, value)):
+        if name == "regex" and not (isinstance(value, str) and re.search(operand, value)):
             return False
-        if operator == "exists" and (value is not MISSING) != operand:
+        if name == "exists" and (value is not MISSING) != operand:
             return False
-        if operator in ("gt", "gte", "lt", "lte"):
-            raise NotImplementedError("the benchmark files use no numeric comparisons")
+        if name in NUMERIC and not naive_compare(name, value, operand):
+            return False
     return True
+
+
+def naive_compare(name: str, value: object, operand: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return bool(NUMERIC[name](number, operand))
 
 
 def naive_equal(value: object, operand: object) -> bool:
@@ -142,6 +160,22 @@ def patterns_file(count: int) -> str:
     return json.dumps({"version": 1, "rules": rules, "default": "nobody"})
 
 
+def scan_file(count: int) -> str:
+    rules = [
+        {
+            "id": f"suffix-{n}",
+            "when": {
+                "event": "room_started",
+                "room.name": {"regex": f"-vip-{n}$"},
+                "room.metadata.priority": {"gte": 1},
+            },
+            "then": {"dispatch": [{"agent": f"agent-{n}", "metadata": "{room.name}"}]},
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"version": 1, "rules": rules, "default": "nobody"})
+
+
 def sip_event(called: str) -> RoomEvent:
     return RoomEvent.from_webhook_dict(
         {
@@ -157,7 +191,7 @@ def sip_event(called: str) -> RoomEvent:
 
 
 def room_event(name: str, customer: str) -> RoomEvent:
-    metadata = json.dumps({"customer": customer})
+    metadata = json.dumps({"customer": customer, "priority": 5})
     return RoomEvent.from_webhook_dict(
         {"event": "room_started", "room": {"name": name, "metadata": metadata}}
     )
@@ -165,23 +199,21 @@ def room_event(name: str, customer: str) -> RoomEvent:
 
 def cases(count: int) -> list[tuple[str, str, str, RoomEvent, str]]:
     last = count - 1
+    numbers, prefixes, scan = numbers_file(count), patterns_file(count), scan_file(count)
+    called = f"+1949771{last:04d}"
     return [
+        ("numbers", numbers, "last rule", sip_event(called), f"line-{last}"),
+        ("numbers", numbers, "default", sip_event("+14155550100"), "default"),
         (
-            "numbers",
-            numbers_file(count),
-            "last rule",
-            sip_event(f"+1949771{last:04d}"),
-            f"line-{last}",
-        ),
-        ("numbers", numbers_file(count), "default", sip_event("+14155550100"), "default"),
-        (
-            "patterns",
-            patterns_file(count),
+            "prefixes",
+            prefixes,
             "last rule",
             room_event(f"team-{last}-x", f"C-{last}-9"),
             f"pattern-{last}",
         ),
-        ("patterns", patterns_file(count), "default", room_event("other", "C-x"), "default"),
+        ("prefixes", prefixes, "default", room_event("other", "C-x"), "default"),
+        ("scan", scan, "last rule", room_event(f"x-vip-{last}", "C-1"), f"suffix-{last}"),
+        ("scan", scan, "default", room_event("other", "C-1"), "default"),
     ]
 
 

@@ -139,6 +139,10 @@ class RoomEvent(_WebhookModel):
                 f"a webhook event must be a JSON object, got {type(payload).__name__} "
                 "(hint: pass the decoded request body, e.g. json.loads(body))"
             )
+        try:
+            return cls.model_validate(payload)
+        except (ValidationError, RecursionError):
+            pass  # repair a copy below: the caller's dict is never modified
         data = _plain_copy(payload)
         for _ in range(_MAX_REPAIRS):
             try:

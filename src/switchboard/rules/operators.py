@@ -88,11 +88,18 @@ def _member_of(operands: Sequence[Any]) -> Predicate:
 
 
 def _glob(pattern: str) -> Predicate:
+    # The common shapes skip the regex engine: 'x', 'x*', '*x' and '*x*' with a literal x.
     prefix = glob_prefix(pattern)
     if prefix == pattern:
         return lambda value: value == pattern
     if pattern == prefix + "*":
         return lambda value: type(value) is str and value.startswith(prefix)
+    inner = pattern.strip("*")
+    if glob_prefix(inner) == inner and pattern.startswith("*"):
+        if pattern == "*" + inner:
+            return lambda value: type(value) is str and value.endswith(inner)
+        if pattern.endswith("*"):
+            return lambda value: type(value) is str and inner in value
     return _matches(re.compile(fnmatch.translate(pattern)).match)
 
 

@@ -92,3 +92,20 @@ def test_the_prefix_index_keeps_first_match_order_across_prefix_lengths() -> Non
     assert decide("team-13-x") == "short"
     assert decide("solo-x") == "other"
     assert decide("te") == "default"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*-vip", "room-vip", True),
+        ("*-vip", "room-vip-2", False),
+        ("*vip*", "a-vip-b", True),
+        ("*vip*", "a-vi-p", False),
+        ("**", "", True),
+        ("*", "anything", True),
+        ("*a?", "xab", True),
+    ],
+)
+def test_glob_shapes(pattern: str, value: str, expected: bool) -> None:
+    assert predicate("glob", pattern)(value) is expected
+    assert predicate("glob", pattern)(5) is False
