@@ -24,6 +24,26 @@ app.command("token")(token)
 app.command("doctor")(doctor)
 
 
+@app.command(
+    "agent",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def agent(
+    ctx: typer.Context,
+    name: str = typer.Argument(help="qualifier or outbound-caller."),
+) -> None:
+    """Run one of the shipped agents as a named livekit-agents worker (--help for its options)."""
+    from switchboard.agents import run
+    from switchboard.errors import SwitchboardError
+
+    try:
+        run(name, list(ctx.args))
+    except SwitchboardError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("dev")
 def dev(
     departure_timeout: int = typer.Option(20, help="Room departure_timeout in seconds."),
