@@ -38,6 +38,7 @@ def participant_json(info: api.ParticipantInfo) -> dict[str, Any]:
         "agent_name": attributes.get("lk.agent_name", ""),
         "sip_number": attributes.get("sip.phoneNumber", ""),
         "state": attributes.get("switchboard.state", attributes.get("lk.agent.state", "")),
+        "transfer": attributes.get("switchboard.transfer", ""),
         "joined_at": _iso(datetime.fromtimestamp(info.joined_at, UTC)) if info.joined_at else "",
     }
 
@@ -166,9 +167,11 @@ class LiveView:
                 before = room.participants.get(identity)
                 if before is None:
                     room.note("join", f"{_describe(person)} joined")
-                elif person["state"] != before["state"] and person["state"]:
-                    kind = "transfer" if "transfer" in person["state"] else "state"
-                    room.note(kind, f"{_describe(person)}: {person['state']}")
+                else:
+                    if person["state"] != before["state"] and person["state"]:
+                        room.note("state", f"{_describe(person)}: {person['state']}")
+                    if person["transfer"] != before["transfer"] and person["transfer"]:
+                        room.note("transfer", f"{_describe(person)}: {person['transfer']}")
             for identity, person in room.participants.items():
                 if identity not in current:
                     room.note("leave", f"{_describe(person)} left")

@@ -1,0 +1,201 @@
+"""The console under test: the real service app (when present) with the console mounted, served
+by uvicorn; the real qualifier worker; Debian's chromium with fake media devices."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, async_playwright
+from starlette.applications import Starlette
+
+from switchboard import console
+from switchboard.stack.config import free_port
+from switchboard.stack.process import ManagedProcess
+from switchboard.stack.stack import Stack
+from tests.support.webhook_sink import WebhookSink
+from tests.support.workers import wait_registered
+
+HERE = Path(__file__).parent
+SECRET = "e2e-console-secret"
+QUALIFIER = "qualifier-e2e"
+"""The real qualifier registers under this name (``LIVEKIT_AGENT_NAME_OVERRIDE``) so that the
+probe ``qualifier`` of the integration suite, when the same session runs it, cannot take the job."""
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream", "--disable-gpu",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+SCREENSHOTS = Path("test-artifacts/screenshots")
+
+
+@dataclass
+class ConsoleServer:
+    base_url: str
+    secret: str
+    uses_service: bool
+    """True when the app is ``switchboard.service.create_app`` (decisions come from its store)."""
+
+
+@pytest.fixture(scope="session")
+def rules_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = (HERE / "rules.yaml").read_text().replace("agent: qualifier", f"agent: {QUALIFIER}")
+    path = tmp_path_factory.mktemp("rules") / "rules.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def qualifier_worker(
+    livekit_stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The real qualifier agent (switchboard.agents), offline: espeak-ng speech, text input."""
+    workdir = tmp_path_factory.mktemp("qualifier")
+    # --ignore-load: on a busy machine a CPU-based load above target_load means no job at all.
+    args = "['--http-port', '0', '--ignore-load']"
+    code = f"from switchboard.agents import run; run('qualifier', {args})"
+    process = ManagedProcess(
+        name="worker-qualifier-e2e",
+        argv=[sys.executable, "-c", code],
+        log_path=workdir / "qualifier.log",
+        env={
+            **livekit_stack.config.env(),
+            "SWITCHBOARD_SPEECH": "offline",
+            "LIVEKIT_AGENT_NAME_OVERRIDE": QUALIFIER,
+        },
+    )
+    process.start()
+    try:
+        wait_registered(process, timeout=90)
+        yield
+    finally:
+        process.stop()
+
+
+def _service_app(stack: Stack, rules: Path, store_url: str) -> Starlette | None:
+    try:
+        from switchboard.service.app import create_app
+        from switchboard.settings import load_settings
+    except ImportError:
+        return None
+    settings = load_settings(
+        livekit_url=stack.config.url,
+        livekit_api_key=stack.config.api_key,
+        livekit_api_secret=stack.config.api_secret,
+        rules=rules,
+        store_url=store_url,
+        token_secret=SECRET,
+    )
+    app = create_app(settings)
+    runtime = app.state.runtime
+    deps = console.ConsoleDeps.from_settings(
+        settings, store=lambda: runtime.store, rules=lambda: runtime.rules.rules
+    )
+    app.routes.extend(console.routes(dataclasses.replace(deps, api_url=stack.config.http_url)))
+    return app
+
+
+def _console_only_app(stack: Stack, rules: Path, store_url: str) -> Starlette:
+    from switchboard.rules import load_rules
+
+    compiled = load_rules(rules)
+    deps = console.ConsoleDeps(
+        livekit_url=stack.config.url,
+        api_url=stack.config.http_url,
+        api_key=stack.config.api_key,
+        api_secret=stack.config.api_secret,
+        token_secret=SECRET,
+        store=store_url,
+        make_token=console.rules_token_maker(
+            stack.config.url, stack.config.api_key, stack.config.api_secret, lambda: compiled
+        ),
+    )
+    return Starlette(routes=console.routes(deps))
+
+
+def _relay_webhooks(sink: WebhookSink, url: str, stop: threading.Event) -> None:
+    """Forward what livekit-server posts to the session's sink, byte for byte, to the service."""
+    sent = len(sink.received)
+    while not stop.wait(0.1):
+        with sink._lock:
+            pending = sink.received[sent:]
+        for hook in pending:
+            headers = {
+                k: v
+                for k, v in hook.headers.items()
+                if k.lower() in ("authorization", "content-type")
+            }
+            request = urllib.request.Request(url, data=hook.body, headers=headers, method="POST")
+            # The service answers 4xx/5xx for what it rejects; the tests read its store.
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(request, timeout=5).close()
+        sent += len(pending)
+
+
+@pytest.fixture(scope="session")
+def console_server(
+    livekit_stack: Stack,
+    webhook_sink: WebhookSink,
+    rules_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ConsoleServer]:
+    store_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('store') / 'switchboard.db'}"
+    app = _service_app(livekit_stack, rules_file, store_url)
+    uses_service = app is not None
+    if app is None:
+        app = _console_only_app(livekit_stack, rules_file, store_url)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the console app did not start")
+        time.sleep(0.05)
+    base_url = f"http://127.0.0.1:{port}"
+    stop = threading.Event()
+    relay = None
+    if uses_service:
+        relay = threading.Thread(
+            target=_relay_webhooks,
+            args=(webhook_sink, f"{base_url}/livekit/webhook", stop),
+            daemon=True,
+        )
+        relay.start()
+    yield ConsoleServer(base_url, SECRET, uses_service)
+    stop.set()
+    server.should_exit = True
+    thread.join(10)
+    if relay is not None:
+        relay.join(5)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+def snapshot_rooms(text: str) -> dict[str, Any]:
+    """``/console/api/state`` as ``{room name: room}``."""
+    return {room["name"]: room for room in json.loads(text)["rooms"]}
