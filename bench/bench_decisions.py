@@ -220,26 +220,41 @@ def cases(count: int) -> list[tuple[str, str, str, RoomEvent, str]]:
 # --- measurement --------------------------------------------------------------------------
 
 
-def measure(call: Callable[[], object], iterations: int) -> list[int]:
+BLOCKS = 5
+
+
+def measure(call: Callable[[], object], iterations: int) -> list[list[int]]:
+    """Per-call latencies in ns, taken in ``BLOCKS`` blocks so one noisy moment skews one block."""
     for _ in range(min(iterations, 200)):
         call()
-    gc.collect()
-    gc.disable()
-    try:
-        samples = []
-        clock = time.perf_counter_ns
-        for _ in range(iterations):
-            start = clock()
-            call()
-            samples.append(clock() - start)
-    finally:
-        gc.enable()
-    return samples
+    blocks = []
+    clock = time.perf_counter_ns
+    for _ in range(BLOCKS):
+        gc.collect()
+        gc.disable()
+        try:
+            samples = []
+            for _ in range(max(1, iterations // BLOCKS)):
+                start = clock()
+                call()
+                samples.append(clock() - start)
+        finally:
+            gc.enable()
+        blocks.append(samples)
+    return blocks
 
 
-def percentile(samples: list[int], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] / 1000
+def percentile(blocks: list[list[int]], share: float) -> float:
+    """The median over blocks of each block's percentile, in µs."""
+    values = []
+    for samples in blocks:
+        ordered = sorted(samples)
+        values.append(ordered[min(len(ordered) - 1, int(len(ordered) * share))])
+    return statistics.median(values) / 1000
+
+
+def per_second(blocks: list[list[int]]) -> float:
+    return 1e9 / statistics.median(statistics.fmean(samples) for samples in blocks)
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
@@ -250,8 +265,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
             decision = rules.decide(event, NOW)
             naive = naive_decide(rules.model, event, NOW)
             assert decision.rule_id == naive == expected, (decision.rule_id, naive, expected)
-            fast_iterations = 2_000 if quick else 20_000
-            slow_iterations = max(50, (20_000 if not quick else 2_000) // count)
+            fast_iterations = 2_000 if quick else 25_000
+            slow_iterations = max(100, (2_000 if quick else 25_000) // count)
             compiled = measure(lambda r=rules, e=event: r.decide(e, NOW), fast_iterations)
             baseline = measure(
                 lambda m=rules.model, e=event: naive_decide(m, e, NOW), slow_iterations
@@ -263,7 +278,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     "case": case,
                     "p50": percentile(compiled, 0.50),
                     "p99": percentile(compiled, 0.99),
-                    "per_second": 1e9 / statistics.fmean(compiled),
+                    "per_second": per_second(compiled),
                     "naive_p50": percentile(baseline, 0.50),
                     "naive_p99": percentile(baseline, 0.99),
                 }
@@ -286,7 +301,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
     quick = parser.parse_args().quick
     rows = run(quick)
-    print(f"Python {sys.version.split()[0]}; times per decision in µs (GC paused while timing)\n")
+    print(
+        f"Python {sys.version.split()[0]}; µs per decision, median over {BLOCKS} blocks of each "
+        "block's percentile; GC paused while timing\n"
+    )
     print(
         "| workload | rules | match | p50 µs | p99 µs | decisions/s | naive p50 µs "
         "| naive p99 µs | speed-up (p50) |"
