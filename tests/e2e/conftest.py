@@ -4,7 +4,6 @@ by uvicorn; the real qualifier worker; Debian's chromium with fake media devices
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import sys
 import threading
@@ -98,13 +97,7 @@ def _service_app(stack: Stack, rules: Path, store_url: str) -> Starlette | None:
         store_url=store_url,
         token_secret=SECRET,
     )
-    app = create_app(settings)
-    runtime = app.state.runtime
-    deps = console.ConsoleDeps.from_settings(
-        settings, store=lambda: runtime.store, rules=lambda: runtime.rules.rules
-    )
-    app.routes.extend(console.routes(dataclasses.replace(deps, api_url=stack.config.http_url)))
-    return app
+    return create_app(settings)  # the service mounts the console itself
 
 
 def _console_only_app(stack: Stack, rules: Path, store_url: str) -> Starlette:

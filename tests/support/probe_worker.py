@@ -25,9 +25,11 @@ JOB_LOG = os.environ.get("PROBE_JOB_LOG", "")
 LOAD = float(os.environ.get("PROBE_LOAD", "0"))
 
 server = AgentServer(
-    job_executor_type=JobExecutorType.THREAD,
+    # One process per job, as in production: an FFI panic in one job (seen under CPU starvation:
+    # "timed out waiting for ReadyForRoomEventRequest") must not drain the whole worker.
+    job_executor_type=JobExecutorType.PROCESS,
     load_threshold=math.inf,
-    num_idle_processes=0,
+    num_idle_processes=1,
     host="127.0.0.1",
     port=0,
     load_fnc=lambda: LOAD,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from switchboard import console
 from switchboard.service import routes
 from switchboard.service.runtime import ServiceRuntime
 from switchboard.service.token import token
@@ -38,6 +39,13 @@ def create_app(settings: Settings, runtime: ServiceRuntime | None = None) -> Sta
             Route("/api/decisions", routes.decisions, methods=["GET"]),
         ],
         lifespan=lifespan,
+    )
+    app.routes.extend(
+        console.routes(
+            console.ConsoleDeps.from_settings(
+                settings, store=lambda: service.store, rules=lambda: service.rules.rules
+            )
+        )
     )
     app.state.runtime = service
     return app
