@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("SWITCHBOARD_RECONCILE_INTERVAL", "reconcile_interval"),
     )
+    unserved_dispatch_seconds: float = Field(
+        15.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "SWITCHBOARD_UNSERVED_DISPATCH_SECONDS", "unserved_dispatch_seconds"
+        ),
+    )
     dispatch_concurrency: int = Field(
         32,
         ge=1,

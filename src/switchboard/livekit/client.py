@@ -100,6 +100,13 @@ class LiveKitClient:
         )
         return _dispatch(created)
 
+    async def delete_dispatch(self, dispatch_id: str, room: str) -> None:
+        """Remove a dispatch (its running job, if any, is not stopped by the server)."""
+        await self.call(
+            f"DeleteDispatch {dispatch_id!r} in {room!r}",
+            self._api.agent_dispatch.delete_dispatch(dispatch_id, room),
+        )
+
     async def list_participants(self, room: str) -> list[ParticipantState]:
         """The participants of ``room`` with their kind and state."""
         response = await self.call(
@@ -139,4 +146,6 @@ def _dispatch(dispatch: api.AgentDispatch) -> ServerDispatch:
         agent_name=dispatch.agent_name,
         room=dispatch.room,
         metadata=dispatch.metadata,
+        jobs=len(dispatch.state.jobs),
+        created_at_ns=dispatch.state.created_at,
     )

@@ -35,6 +35,9 @@ class ServerDispatch:
     agent_name: str
     room: str
     metadata: str
+    jobs: int = 0
+    """Jobs the server launched for it: 0 means no worker has been offered it (yet)."""
+    created_at_ns: int = 0
 
     def to_json(self) -> dict[str, str]:
         """A JSON-able dict, as stored in a job's ``server_answer``."""

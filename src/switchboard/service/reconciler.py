@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from switchboard.livekit import LiveKitClient, LiveKitError, RoomState
+from switchboard.livekit import LiveKitClient, LiveKitError, RoomState, ServerDispatch
 from switchboard.rules import DISPATCH_EVENT_TYPES, RoomEvent, RulesHolder
 from switchboard.service.decide import decide_and_record
 from switchboard.service.metrics import ServiceMetrics
@@ -94,9 +96,11 @@ class Reconciler:
         )
         decision = self._rules.decide(event)
         wanted = [d for d in decision.dispatches if d.agent not in have_job]
-        if not wanted:
+        if not decision.dispatches:
             return []
-        dispatched = {d.agent_name for d in await self._client.list_dispatches(room.name)}
+        server_dispatches = await self._client.list_dispatches(room.name)
+        await self._redispatch_unserved(room, decision.agent_names, server_dispatches)
+        dispatched = {d.agent_name for d in server_dispatches}
         enqueued = []
         for dispatch in wanted:
             if dispatch.agent in dispatched:
@@ -126,6 +130,34 @@ class Reconciler:
                 "reconcile room=%s rule=%s enqueued=%s", room.name, decision.rule_id, enqueued
             )
         return enqueued
+
+    async def _redispatch_unserved(
+        self, room: RoomState, wanted: Iterable[str], dispatches: list[ServerDispatch]
+    ) -> None:
+        """Delete and re-create wanted dispatches that the server never gave to a worker."""
+        now_ns = time.time_ns()
+        limit_ns = int(self._settings.unserved_dispatch_seconds * 1e9)
+        wanted_names = set(wanted)
+        for dispatch in dispatches:
+            if dispatch.agent_name not in wanted_names or dispatch.jobs:
+                continue
+            if not dispatch.created_at_ns or now_ns - dispatch.created_at_ns < limit_ns:
+                continue
+            await self._client.delete_dispatch(dispatch.dispatch_id, room.name)
+            await self._client.create_dispatch(room.name, dispatch.agent_name, dispatch.metadata)
+            self._metrics.repairs.inc()
+            age = (now_ns - dispatch.created_at_ns) / 1e9
+            await self._store.record_room_fact(
+                room.name,
+                "redispatched",
+                {
+                    "agent": dispatch.agent_name,
+                    "reason": f"the server held the dispatch {age:.0f}s without offering it "
+                    "to a worker (none known for that agent when it was dispatched)",
+                },
+                room_sid=room.sid,
+            )
+            logger.info("reconcile room=%s redispatched=%s", room.name, dispatch.agent_name)
 
     async def _decide_undecided(self) -> int:
         events = await self._store.undecided_events(

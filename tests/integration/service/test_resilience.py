@@ -124,13 +124,20 @@ async def test_livekit_server_restart_mid_burst_dispatches_every_surviving_room_
         assert set(created) == {f"burst-{i}" for i in range(12)}
         # Found: rooms with nobody in them do not survive a restart of the OSS server (only the
         # rooms created after it are listed), so their jobs end dead-lettered with the reason.
-        # Worker jobs are not asserted: the probe worker re-registers after the restart but the
-        # server did not hand it the dispatches created meanwhile (see docs/service.md).
         store = service.runtime.store
         jobs = await store.intents_for_rooms(created)
         for room in sorted(live):
             assert await dispatch_names(lkapi, room) == ["", "outbound-caller"]
             assert [j.outcome for j in jobs[room]] == ["dispatched"]
+
+        async def every_live_room_served() -> bool:
+            return all(workers.jobs(room) for room in live)
+
+        # The worker re-registers with the restarted server, which may still not offer it the
+        # dispatches made meanwhile; reconciliation re-creates those and each room is served.
+        await eventually(every_live_room_served, timeout=30)
+        for room in live:
+            assert [j["label"] for j in workers.jobs(room)] == ["outbound-caller"]
         for room in set(created) - live:
             assert [j.dead_reason for j in jobs[room]] == [
                 "gave up after 3 attempts; last error: room does not exist"
@@ -141,4 +148,50 @@ async def test_livekit_server_restart_mid_burst_dispatches_every_surviving_room_
         await lkapi.aclose()
         await service.stop()
         workers.stop()
+        stack.stop()
+
+
+async def test_a_dispatch_no_worker_was_offered_is_redispatched_when_one_registers(
+    rules_path: Path, tmp_path: Path
+) -> None:
+    """The server launches a dispatch's job once; a worker that registers later never gets it.
+
+    The service notices the dispatch has no job after ``unserved_dispatch_seconds``, deletes
+    and re-creates it, and the late worker joins.
+    """
+    port = free_port()
+    stack = new_stack("late-worker", [f"http://127.0.0.1:{port}/livekit/webhook"])
+    settings = service_settings(
+        stack,
+        rules_path,
+        f"sqlite+aiosqlite:///{tmp_path / 'sb.db'}",
+        reconcile_interval=1.0,
+        unserved_dispatch_seconds=2.0,
+    )
+    service = await start_service(settings, port)
+    lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
+    workers: WorkerPool | None = None
+    room = "late-worker-room"
+    try:
+        await lkapi.room.create_room(api.CreateRoomRequest(name=room, metadata=OUTBOUND))
+
+        async def dispatched() -> bool:
+            return "outbound-caller" in await dispatch_names(lkapi, room)
+
+        await eventually(dispatched, timeout=15)
+        workers = start_probe_workers(stack, ["outbound-caller"], tmp_path)
+
+        async def served() -> bool:
+            assert workers is not None
+            return bool(workers.jobs(room))
+
+        await eventually(served, timeout=30)
+        assert await dispatch_names(lkapi, room) == ["", "outbound-caller"]
+        facts = [e for e in await service.runtime.store.timeline(room) if "redispatched" in str(e)]
+        assert facts, "the timeline records why the dispatch was re-created"
+    finally:
+        await lkapi.aclose()
+        await service.stop()
+        if workers is not None:
+            workers.stop()
         stack.stop()
