@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
+from switchboard.agents.conversation import spawn
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.handoff import DialError, dial, leave_when_human_joins
@@ -68,6 +69,7 @@ class OutboundCall:
         self._publisher = publisher
         self._job = job
         self._callee = job.callee_identity(ctx.job.id)
+        self._caller_left = False
 
     async def run(self) -> None:
         human = self._config.transfer.human
@@ -84,6 +86,7 @@ class OutboundCall:
         await self._publisher.publish(
             {attr.STATE: "dialing", attr.CALLEE: self._callee, attr.TARGET: self._job.target}
         )
+        self._ctx.room.on("participant_disconnected", self._on_participant_left)
         try:
             await dial(
                 self._ctx.api,
@@ -97,8 +100,12 @@ class OutboundCall:
                 deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
             )
         except DialError as exc:
+            if self._caller_left:
+                return  # we hung up ourselves; _hang_up reported it
             await self._failed(exc)
             return
+        finally:
+            self._ctx.room.off("participant_disconnected", self._on_participant_left)
         if not joined.done():  # else the human is in and the state already says so
             await self._publisher.publish({attr.STATE: "answered", attr.RESULT: "answered"})
         try:
@@ -107,6 +114,23 @@ class OutboundCall:
             # The callee does not meet transfer.human (e.g. a different attribute rule): it
             # answered, so the handover is done all the same.
             self._ctx.shutdown(reason=f"callee answered: {self._callee}")
+
+    def _on_participant_left(self, participant: rtc.RemoteParticipant) -> None:
+        if self._job.caller_identity and participant.identity == self._job.caller_identity:
+            self._caller_left = True
+            spawn(self._hang_up())
+
+    async def _hang_up(self) -> None:
+        """The caller left while the human's phone rang: stop ringing it, nobody is waiting."""
+        logger.info("caller left while dialing", extra={"room": self._ctx.room.name})
+        await self._publisher.publish({attr.STATE: "failed", attr.RESULT: "caller_left"})
+        try:
+            await self._ctx.api.room.remove_participant(
+                api.RoomParticipantIdentity(room=self._ctx.room.name, identity=self._callee)
+            )
+        except api.TwirpError as exc:
+            logger.warning("could not hang up the callee", extra={"error": str(exc)})
+        self._ctx.shutdown(reason="caller left while dialing")
 
     async def _on_human_joined(self, human: rtc.RemoteParticipant) -> None:
         await self._publisher.publish({attr.STATE: "done", attr.RESULT: "answered"})

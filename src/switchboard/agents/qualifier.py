@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -156,6 +157,8 @@ class QualifierCall:
             await self._apply(step())
 
     async def _apply(self, turn: Turn) -> None:
+        if not self._transfer_possible(turn):
+            turn = dataclasses.replace(turn, say=())  # the fallback line replaces "connecting…"
         self._conversation.say(turn.say)
         if turn.phase is Phase.ASKING:
             await self._publisher.publish(
@@ -179,6 +182,12 @@ class QualifierCall:
             self._answer_timer.cancel()
             self._digit_timer.cancel()
             await self._finish(turn.result)
+
+    def _transfer_possible(self, turn: Turn) -> bool:
+        result = turn.result
+        if result is None or result.outcome is not Outcome.QUALIFIED or not result.transfer_to:
+            return True
+        return self._config.transfer.targets[result.transfer_to].configured
 
     def _arm_answer_timeout(self) -> None:
         async def wait_for_answer() -> None:

@@ -168,6 +168,9 @@ def _api_error(code: str, detail: str) -> DialError:
             explanation="livekit-server has no livekit-sip service to place the call.",
             fix="run livekit-sip against the same Redis as livekit-server (SIP requires Redis).",
         )
+    if "request timed out" in detail.lower():
+        # livekit-sip gave up after the target's ringing_timeout (seen as Twirp "canceled").
+        return NoAnswer(sip_status="Ringing Timeout", detail=detail)
     if code == api.TwirpErrorCode.DEADLINE_EXCEEDED:
         return DialTimeout(detail=detail)
     if code == api.TwirpErrorCode.UNAVAILABLE:

@@ -165,3 +165,13 @@ def test_missing_sip_service_is_named() -> None:
     assert type(error) is DialFailed
     assert str(error).startswith("SIP Service Not Connected: ")
     assert "same Redis" in str(error)
+
+
+def test_ringing_timeout_is_no_answer() -> None:
+    # What livekit-server 1.13 + livekit-sip 1.8 return when the phone rings past ringing_timeout.
+    error = sip_error_from_twirp(
+        sdk_error("canceled", "twirp error unknown: sip request timed out", status=408)
+    )
+    assert type(error) is NoAnswer
+    assert error.outcome == "no_answer"
+    assert str(error).startswith("Ringing Timeout: the callee did not pick up")
