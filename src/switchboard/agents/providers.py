@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from switchboard.agents.config import Speech
+
+logger = logging.getLogger("switchboard.agents")
 
 SPEECH_MODE_ENV = "SWITCHBOARD_SPEECH"
 """``offline`` ignores every provider key; ``auto`` (default) uses the ones that are set."""
@@ -153,3 +156,27 @@ def build_providers(plan: ProviderPlan, speech: Speech) -> Providers:
 
 def _plugin(provider: str) -> Any:
     return importlib.import_module(_PLUGIN_MODULE[provider])
+
+
+def providers_for_job(
+    speech: Speech,
+    room: str = "",
+    *,
+    env: Mapping[str, str] | None = None,
+    installed: Callable[[str], bool] = plugin_installed,
+) -> Providers:
+    """Build what the environment selects; if a plugin fails to start, fall back to offline."""
+    espeak = shutil.which(speech.espeak_binary) is not None
+    plan = select_providers(os.environ if env is None else env, installed=installed, espeak=espeak)
+    for note in plan.notes:
+        logger.warning(note, extra={"room": room})
+    logger.info("providers", extra={"room": room, "providers": plan.describe()})
+    try:
+        return build_providers(plan, speech)
+    except Exception:
+        logger.exception(
+            "speech providers failed to start; continuing offline", extra={"room": room}
+        )
+        return build_providers(
+            select_providers({SPEECH_MODE_ENV: "offline"}, espeak=espeak), speech
+        )

@@ -32,7 +32,7 @@ from switchboard.agents.dialogue import (
 )
 from switchboard.agents.interpret import rephrase
 from switchboard.agents.jobs import OutboundCallJob
-from switchboard.agents.providers import build_providers, plan_from_environment
+from switchboard.agents.providers import providers_for_job
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.handoff import RoomSetupError, leave_when_human_joins, start_agent_room
 
@@ -94,11 +94,7 @@ class QualifierCall:
         self._ended = False
         self._transfer_settled = False
         self._result_handled = False
-        plan = plan_from_environment(config.speech)
-        for note in plan.notes:
-            logger.warning(note)
-        logger.info("providers", extra={"room": ctx.room.name, "providers": plan.describe()})
-        self._providers = build_providers(plan, config.speech)
+        self._providers = providers_for_job(config.speech, ctx.room.name)
         self._conversation = Conversation(
             ctx,
             self._providers,

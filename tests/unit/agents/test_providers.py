@@ -100,3 +100,17 @@ def test_build_offline_plan() -> None:
     assert (providers.tts.voice, providers.tts.words_per_minute) == ("en-gb", 150)
     assert providers.stt is None and providers.llm is None and providers.vad is None
     assert build_providers(ProviderPlan(), speech).tts is None
+
+
+def test_job_providers_fall_back_offline_when_a_plugin_fails() -> None:
+    from switchboard.agents.providers import providers_for_job
+
+    speech = Speech(espeak_binary="/nonexistent/espeak-ng")
+    if plugin_installed("openai"):
+        pytest.skip("livekit-plugins-openai is installed here")
+    # Claim the plugin is there: importing it then fails for real, and the job goes offline.
+    providers = providers_for_job(
+        speech, env={"OPENAI_API_KEY": "sk-test"}, installed=lambda p: p == "openai"
+    )
+    assert providers.plan == ProviderPlan(tts="text-only")
+    assert providers.stt is None and providers.tts is None and providers.llm is None
