@@ -1,0 +1,136 @@
+"""The whole call flow on a real stack: livekit-server + livekit-sip, the two real agents, the
+seed rules compiled into a SIP dispatch rule, sipp as the caller and as the human."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from livekit import api
+
+from switchboard.stack.config import StackConfig, free_port
+from switchboard.stack.process import ManagedProcess
+from switchboard.stack.stack import Stack
+from tests.support.workers import WorkerPool, start_probe_workers, wait_registered
+
+DEPARTURE_TIMEOUT = 4
+CALLED = "+19497710000"  # the seed rules send calls to this number to the qualifier
+HUMAN_NUMBER = "+15558675309"
+REPO = Path(__file__).resolve().parents[3]
+SEED_RULES = REPO / "examples" / "rules" / "seed.yaml"
+DEFAULT_AGENTS_CONFIG = REPO / "src" / "switchboard" / "agents" / "default_config.yaml"
+
+
+@dataclass
+class CallFlowSystem:
+    stack: Stack
+    human_port: int
+    trunk_id: str
+    unnamed: WorkerPool
+    workdir: Path
+
+
+def _agents_config(workdir: Path, trunk_id: str) -> Path:
+    config = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text())
+    desk = config["transfer"]["targets"]["desk"]
+    desk.update({"sip_trunk_id": trunk_id, "number": HUMAN_NUMBER, "ringing_timeout_seconds": 8})
+    path = workdir / "agents.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _start_agent(stack: Stack, name: str, config: Path, workdir: Path) -> ManagedProcess:
+    process = ManagedProcess(
+        name=f"agent-{name}",
+        argv=[sys.executable, "-m", "switchboard.cli", "agent", name,
+              "--config", str(config), "--http-port", "0", "--ignore-load"],
+        log_path=workdir / f"agent-{name}.log",
+        env={**stack.config.env(), "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
+    )  # fmt: skip
+    process.start()
+    wait_registered(process, timeout=90)
+    return process
+
+
+@pytest.fixture(scope="module")
+def callflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSystem]:
+    workdir = tmp_path_factory.mktemp("callflow")
+    stack = Stack.create(
+        f"callflow-{uuid.uuid4().hex[:6]}",
+        StackConfig(departure_timeout=DEPARTURE_TIMEOUT, empty_timeout=60),
+    )
+    stack.start(lambda _m: None)
+    processes: list[ManagedProcess] = []
+    unnamed: WorkerPool | None = None
+    try:
+        human_port = free_port()
+        trunk_id = _setup_sip(stack, human_port)
+        config = _agents_config(workdir, trunk_id)
+        for name in ("qualifier", "outbound-caller"):
+            processes.append(_start_agent(stack, name, config, workdir))
+        # An unnamed worker too: the flow must never pull it into any room.
+        unnamed = start_probe_workers(stack, [""], workdir)
+        yield CallFlowSystem(stack, human_port, trunk_id, unnamed, workdir)
+    finally:
+        if unnamed is not None:
+            unnamed.stop()
+        for process in processes:
+            process.stop()
+        stack.stop()
+
+
+def _setup_sip(stack: Stack, human_port: int) -> str:
+    """Inbound trunk for the seed number, SIP dispatch rules from the seed rules (created by
+    `switchboard rules apply --sip --yes`), and an outbound trunk to the human's phone."""
+    import asyncio
+
+    async def create() -> str:
+        lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
+        try:
+            await lkapi.sip.create_sip_inbound_trunk(
+                api.CreateSIPInboundTrunkRequest(
+                    trunk=api.SIPInboundTrunkInfo(name="seed inbound", numbers=[CALLED])
+                )
+            )
+            outbound = await lkapi.sip.create_sip_outbound_trunk(
+                api.CreateSIPOutboundTrunkRequest(
+                    trunk=api.SIPOutboundTrunkInfo(
+                        name="to the human",
+                        address=f"{stack.config.node_ip}:{human_port}",
+                        numbers=["+15550100000"],
+                    )
+                )
+            )
+            return outbound.sip_trunk_id
+        finally:
+            await lkapi.aclose()
+
+    trunk_id = asyncio.run(create())
+    applied = subprocess.run(
+        [sys.executable, "-m", "switchboard.cli", "rules", "apply", "--sip", "--yes",
+         "--rules", str(SEED_RULES)],
+        env={**_os_env(), **stack.config.env()},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    return trunk_id
+
+
+def _os_env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+@pytest.fixture
+async def callflow_api(callflow: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
+    stack = callflow.stack
+    client = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
+    yield client
+    await client.aclose()
