@@ -50,7 +50,9 @@ def components(stack: Stack, service_port: int, rules: Path) -> list[ManagedProc
     agents = [
         ManagedProcess(
             name=f"agent-{name}",
-            argv=_switchboard("agent", name, "--http-port", "0"),
+            # --ignore-load: on a laptop running everything, CPU use above the server's
+            # target_load (0.7) would otherwise make the server skip the worker silently.
+            argv=_switchboard("agent", name, "--http-port", "0", "--ignore-load"),
             log_path=logs / f"agent-{name}.log",
             env=env,
         )
