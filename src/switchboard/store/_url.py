@@ -45,7 +45,7 @@ def parse_store_url(raw: str) -> URL:
         raise StoreURLError(f"the database URL is empty; use {_EXAMPLES}")
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StoreURLError(
             f"the database URL {redact(text)!r} cannot be parsed; use {_EXAMPLES} "
             "(percent-encode special characters in the password)"
