@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Final
 
@@ -21,6 +23,22 @@ from switchboard.store.errors import MigrationError
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY: Final = 0x5357_4254_4D49_4752
 """The PostgreSQL advisory lock that serializes migrations of replicas sharing a database."""
+
+
+# Alembic keeps the running migration's context in module globals, so two migrations
+# interleaving on one event loop (stores opened concurrently) would run on each other's
+# connections. One lock per loop serializes them within the process.
+_LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _process_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _LOOP_LOCKS.get(loop)
+    if lock is None:
+        lock = _LOOP_LOCKS[loop] = asyncio.Lock()
+    return lock
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -52,7 +70,7 @@ async def migrate(engine: AsyncEngine) -> str:
     replicas wait for each other (the second then finds the schema current); on SQLite the
     transaction's write lock does the same.
     """
-    async with engine.begin() as connection:
+    async with _process_lock(), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
