@@ -16,7 +16,9 @@ def _body(event_id: str, event: str = "room_started", room: str = "support-1") -
     return json.dumps({"id": event_id, "event": event, "room": {"sid": "RM_1", "name": room}})
 
 
-async def _record(store: Store, event_id: str, event: str = "room_started", room: str = "r") -> bool:
+async def _record(
+    store: Store, event_id: str, event: str = "room_started", room: str = "r"
+) -> bool:
     return await store.record_event(event_id, event, room, "RM_1", _body(event_id, event, room))
 
 

@@ -209,7 +209,7 @@ async def test_closed_store_refuses_work(store_url: str) -> None:
         await store.pending_count()
 
 
-class socket_closed_port:  # noqa: N801 - used as a context manager, reads as a phrase
+class socket_closed_port:
     """A loopback port that was just free and has no listener."""
 
     def __enter__(self) -> int:
@@ -228,7 +228,9 @@ async def test_stores_on_different_databases_open_together(
     tmp_path: Path, postgres_server: PostgresServer
 ) -> None:
     urls = [f"sqlite+aiosqlite:///{tmp_path}/{n}.db" for n in range(3)]
-    urls += [postgres_server.create_database(f"together_{n}_{tmp_path.name[-8:]}") for n in range(3)]
+    urls += [
+        postgres_server.create_database(f"together_{n}_{tmp_path.name[-8:]}") for n in range(3)
+    ]
     stores = await asyncio.gather(*(Store.open(url) for url in urls))
     try:
         assert {store.revision for store in stores} == {head_revision()}
