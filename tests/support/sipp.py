@@ -123,3 +123,19 @@ def start_dtmf_caller(
     }
     scenario = _render(workdir, "uac_dtmf_call.xml", f"uac-dtmf-{caller}", values)
     return _start(workdir, f"uac-dtmf-{caller}", host, scenario, target)
+
+
+def start_uac(
+    workdir: Path,
+    host: str,
+    target: str,
+    *,
+    caller: str,
+    called: str,
+    xheader: str = "X-Switchboard-Test: 1",
+    hold_ms: int = 60000,
+) -> Sipp:
+    """A caller that INVITEs ``called`` at ``target`` (livekit-sip) from ``caller``."""
+    values = {"caller": caller, "called": called, "xheader": xheader, "hold_ms": str(hold_ms)}
+    scenario = _render(workdir, "uac_call.xml", f"uac-{caller}", values)
+    return _start(workdir, f"uac-{caller}", host, scenario, target)
