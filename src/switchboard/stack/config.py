@@ -60,11 +60,14 @@ class StackConfig(BaseModel):
             "port": self.ports.http,
             "bind_addresses": ["127.0.0.1"],
             "rtc": {
-                "tcp_port": self.ports.rtc_tcp,
+                # ICE over TCP would listen on every interface; loopback media needs only UDP.
+                "tcp_port": 0,
                 "udp_port": self.ports.rtc_udp,
                 "use_external_ip": False,
                 "node_ip": self.node_ip,
                 "enable_loopback_candidate": True,
+                # The UDP mux binds only these addresses (not the host's external one).
+                "ips": {"includes": sorted({"127.0.0.1/32", f"{self.node_ip}/32"})},
             },
             "redis": {"address": f"127.0.0.1:{self.ports.redis}"},
             "keys": {self.api_key: self.api_secret},
