@@ -327,6 +327,11 @@ def room_started(stack: Stack, room: api.Room) -> tuple[bytes, dict[str, str]]:
     return body, signed(stack, body)
 
 
+async def warm(http: httpx.AsyncClient, url: str) -> None:
+    """Open the pool's connections before timing (``/healthz``: the trivial app answers 404)."""
+    await bounded((http.get(f"{url}/healthz") for _ in range(IN_FLIGHT)), IN_FLIGHT)
+
+
 async def post_all(
     http: httpx.AsyncClient, url: str, requests: list[tuple[bytes, dict[str, str]]]
 ) -> tuple[list[float], list[httpx.Response]]:
@@ -362,6 +367,7 @@ class BurstResult:
     ack_trivial: list[float]
     statuses: dict[str, int]
     dispatch_seconds: float
+    acked_seconds: float
     jobs: int
     dead: int
     exactly_once: bool
@@ -386,11 +392,13 @@ async def burst(
     requests = [room_started(stack, room) for room in rooms]
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        await post_all(http, trivial.url, requests[:IN_FLIGHT])  # warm the connections
+        await warm(http, trivial.url)
         ack_trivial, _ = await post_all(http, trivial.url, requests)
+        await warm(http, service.url)
         await asyncio.sleep(1.0)
         first_post = time.time()
         ack_service, responses = await post_all(http, service.url, requests)
+        acked_seconds = time.time() - first_post
         statuses: dict[str, int] = {}
         for response in responses:
             key = f"{response.status_code} {response.json().get('outcome', '?')}"
@@ -428,6 +436,7 @@ async def burst(
         ack_trivial=ack_trivial,
         statuses=statuses,
         dispatch_seconds=dispatch_seconds,
+        acked_seconds=acked_seconds,
         jobs=len(every),
         dead=dead,
         exactly_once=not problems and len(every) == BURST and new_jobs == 0,
@@ -502,6 +511,7 @@ def report(timings: list[RoomTiming], breakdown: dict[str, float], result: Burst
             ["service ack p50 / p99 ms", f"{ms(s50)} / {ms(s99)}"],
             ["trivial 200 endpoint ack p50 / p99 ms", f"{ms(t50)} / {ms(t99)}"],
             ["ack p99 service / trivial", ratio(s99, t99)],
+            ["all 500 answered after", f"{result.acked_seconds:.2f} s"],
             ["answers", ", ".join(f"{k}: {n}" for k, n in sorted(result.statuses.items()))],
             [
                 "jobs dispatched, first post → queue empty",
@@ -608,6 +618,31 @@ def write_readme(markdown: str, command: str, elapsed: float) -> None:
 
 
 EXPLANATION = """
+What the figures say (they vary run to run on a 2-core machine shared with livekit-server, redis,
+two workers and, here, other test runs; a p95 of 15 rooms is the 15th value):
+
+* **Room start → agent.** Most of the time is the agent's own arrival: from `CreateDispatch`
+  answered to the AGENT participant in the room (the server offers the job, the worker hands it
+  to its prewarmed process, which connects over rtc) takes ~0.4 s, and the native path pays it
+  too. The webhook path adds the server's `room_started` delivery and the intake (join → job
+  queued) plus the dispatcher's claim, `ListRooms`, `ListDispatch`, `CreateDispatch` and
+  completion (each API call is 2–4 ms on loopback; the rest is SQLite transactions), about
+  0.1 s together: ~1.1× native at p50, at the goal; the p95 is noisier.
+* **Naive vs webhook.** On an idle stack the naive handler is as fast as the service or faster:
+  it makes one API call inside the request, the service makes three and two store transactions,
+  which is the price of exactly once (the room check keeps `CreateDispatch` from creating a room
+  that brings the unnamed worker; `ListDispatch` keeps a retry or a token-native join from
+  doubling the agent). The "≥ 2× faster than naive" goal is **not met**, and cannot be by latency
+  on an idle loopback: what the naive handler lacks (dedupe, retries, a quick ack) shows as
+  doubled or missing agents under retries and outages, not as latency.
+* **Burst.** httpx's `AsyncClient` with 50 connections is itself the limit: ~300 requests/s
+  against the trivial endpoint (aiohttp does ~2,000/s against the same endpoint), so ack latencies
+  are mostly client-side queueing and the ratio to the trivial endpoint is the figure to read.
+  The intake takes each webhook in two SQLite write transactions (event; decision with its jobs)
+  while the dispatcher's claims and completions compete for the same single writer; that, not
+  the LiveKit API, bounds the dispatch throughput. Exactly once held: one `qualifier` dispatch per
+  room on the server, the same-bytes replay answered `duplicate`, the replay with new event ids
+  was recorded and decided but queued no job.
 """
 
 
