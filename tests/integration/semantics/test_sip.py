@@ -135,7 +135,17 @@ async def test_i_wait_until_answered_returns_when_the_phone_answers(
         response = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room_name))
         sip = [p for p in response.participants if p.kind == api.ParticipantInfo.Kind.SIP]
         assert len(sip) == 1
-        assert sip[0].attributes["sip.callStatus"] == "active"
+        # The RPC returns at the 200 OK; the attribute update reaches the room a moment later.
+
+        async def active() -> bool:
+            response = await lkapi.room.list_participants(
+                api.ListParticipantsRequest(room=room_name)
+            )
+            return any(
+                p.attributes.get("sip.callStatus") == "active" for p in response.participants
+            )
+
+        await eventually(active, timeout=5)
         assert sip[0].attributes["sip.phoneNumber"] == "+15557654321"
     finally:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
