@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from livekit import api
 from playwright.async_api import Browser, async_playwright
 from starlette.applications import Starlette
 
@@ -83,7 +85,9 @@ def qualifier_worker(
         process.stop()
 
 
-def _service_app(stack: Stack, rules: Path, store_url: str) -> Starlette | None:
+def _service_app(
+    stack: Stack, rules: Path, store_url: str, trunk_id: str = "", mode: str | None = None
+) -> Starlette | None:
     try:
         from switchboard.service.app import create_app
         from switchboard.settings import load_settings
@@ -96,11 +100,23 @@ def _service_app(stack: Stack, rules: Path, store_url: str) -> Starlette | None:
         rules=rules,
         store_url=store_url,
         token_secret=SECRET,
+        mode=mode,
     )
-    return create_app(settings)  # the service mounts the console itself
+    if not trunk_id:
+        return create_app(settings)  # the service mounts the console itself
+    # The console reads its outbound trunk from the environment when the app is built.
+    saved = os.environ.get(console.OUTBOUND_TRUNK_ENV)
+    os.environ[console.OUTBOUND_TRUNK_ENV] = trunk_id
+    try:
+        return create_app(settings)
+    finally:
+        if saved is None:
+            del os.environ[console.OUTBOUND_TRUNK_ENV]
+        else:
+            os.environ[console.OUTBOUND_TRUNK_ENV] = saved
 
 
-def _console_only_app(stack: Stack, rules: Path, store_url: str) -> Starlette:
+def _console_only_app(stack: Stack, rules: Path, store_url: str, trunk_id: str = "") -> Starlette:
     from switchboard.rules import load_rules
 
     compiled = load_rules(rules)
@@ -111,6 +127,7 @@ def _console_only_app(stack: Stack, rules: Path, store_url: str) -> Starlette:
         api_secret=stack.config.api_secret,
         token_secret=SECRET,
         store=store_url,
+        sip_outbound_trunk_id=trunk_id,
         make_token=console.rules_token_maker(
             stack.config.url, stack.config.api_key, stack.config.api_secret, lambda: compiled
         ),
@@ -137,18 +154,18 @@ def _relay_webhooks(sink: WebhookSink, url: str, stop: threading.Event) -> None:
         sent += len(pending)
 
 
-@pytest.fixture(scope="session")
-def console_server(
-    livekit_stack: Stack,
-    webhook_sink: WebhookSink,
-    rules_file: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+@contextlib.contextmanager
+def _serve(
+    stack: Stack, sink: WebhookSink | None, rules: Path, store_dir: Path, trunk_id: str = ""
 ) -> Iterator[ConsoleServer]:
-    store_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('store') / 'switchboard.db'}"
-    app = _service_app(livekit_stack, rules_file, store_url)
+    """The app on a free loopback port; with ``sink``, livekit-server's webhooks relayed to it."""
+    store_url = f"sqlite+aiosqlite:///{store_dir / 'switchboard.db'}"
+    # Without the webhooks, a second service must not run its dispatcher and reconciler loops
+    # against the shared stack's rooms: "function" mode runs nothing in the background.
+    app = _service_app(stack, rules, store_url, trunk_id, None if sink else "function")
     uses_service = app is not None
     if app is None:
-        app = _console_only_app(livekit_stack, rules_file, store_url)
+        app = _console_only_app(stack, rules, store_url, trunk_id)
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
@@ -164,19 +181,65 @@ def console_server(
     base_url = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     relay = None
-    if uses_service:
+    if uses_service and sink is not None:
         relay = threading.Thread(
             target=_relay_webhooks,
-            args=(webhook_sink, f"{base_url}/livekit/webhook", stop),
+            args=(sink, f"{base_url}/livekit/webhook", stop),
             daemon=True,
         )
         relay.start()
-    yield ConsoleServer(base_url, SECRET, uses_service)
-    stop.set()
-    server.should_exit = True
-    thread.join(10)
-    if relay is not None:
-        relay.join(5)
+    try:
+        yield ConsoleServer(base_url, SECRET, uses_service)
+    finally:
+        stop.set()
+        server.should_exit = True
+        thread.join(10)
+        if relay is not None:
+            relay.join(5)
+
+
+@pytest.fixture(scope="session")
+def console_server(
+    livekit_stack: Stack,
+    webhook_sink: WebhookSink,
+    rules_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ConsoleServer]:
+    with _serve(livekit_stack, webhook_sink, rules_file, tmp_path_factory.mktemp("store")) as s:
+        yield s
+
+
+@dataclass
+class DialConsole:
+    server: ConsoleServer
+    """A second app whose console dials through ``trunk_id``."""
+    trunk_id: str
+    phone_host: str
+    phone_port: int
+    """The trunk's address: a test starts its sipp phone here (``start_uas(..., port=)``)."""
+
+
+@pytest.fixture(scope="session")
+async def dial_console(
+    livekit_stack: Stack, rules_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DialConsole]:
+    """The console with an outbound SIP trunk configured, pointing at a reserved phone port."""
+    config = livekit_stack.config
+    host, port = config.node_ip, free_port()
+    async with api.LiveKitAPI(config.http_url, config.api_key, config.api_secret) as lkapi:
+        trunk = await lkapi.sip.create_outbound_trunk(
+            api.CreateSIPOutboundTrunkRequest(
+                trunk=api.SIPOutboundTrunkInfo(
+                    name="e2e-console-dial", address=f"{host}:{port}", numbers=["+15550000000"]
+                )
+            )
+        )
+        try:
+            store_dir = tmp_path_factory.mktemp("dial-store")
+            with _serve(livekit_stack, None, rules_file, store_dir, trunk.sip_trunk_id) as server:
+                yield DialConsole(server, trunk.sip_trunk_id, host, port)
+        finally:
+            await lkapi.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
 
 
 @pytest.fixture(scope="session")
