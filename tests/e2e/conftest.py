@@ -211,8 +211,9 @@ def console_server(
 
 @dataclass
 class DialConsole:
-    server: ConsoleServer
     """A second app whose console dials through ``trunk_id``."""
+
+    server: ConsoleServer
     trunk_id: str
     phone_host: str
     phone_port: int
