@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from pathlib import Path
 from typing import Final
@@ -26,11 +27,12 @@ MIGRATION_LOCK_KEY: Final = 0x5357_4254_4D49_4752
 
 
 # Alembic keeps the running migration's context in module globals, so two migrations
-# interleaving on one event loop (stores opened concurrently) would run on each other's
-# connections. One lock per loop serializes them within the process.
+# interleaving in one process (stores opened concurrently) would run on each other's
+# connections. One lock per event loop serializes the tasks, one per process the threads.
 _LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
+_THREAD_LOCK: Final = threading.Lock()
 
 
 def _process_lock() -> asyncio.Lock:
@@ -79,6 +81,12 @@ async def migrate(engine: AsyncEngine) -> str:
 
 
 def _upgrade(connection: Connection) -> str:
+    # Only contended by another thread's event loop, which never needs this one to finish.
+    with _THREAD_LOCK:
+        return _upgrade_locked(connection)
+
+
+def _upgrade_locked(connection: Connection) -> str:
     found = current_revision(connection)
     try:
         command.upgrade(_config(connection), "head")
