@@ -193,6 +193,7 @@ async def test_dead_letter_with_the_reason_after_max_attempts(
         result = await store.fail_job(job, f"connect timeout #{attempt}", True, 3, NO_JITTER)
         assert result is not None
         clock.advance(60)
+    assert result is not None
     assert result.status is JobStatus.DEAD
     assert result.dead_reason == "gave up after 3 attempts; last error: connect timeout #3"
     assert result.finished_at is not None
