@@ -110,6 +110,8 @@ async def claim_due(
         (job_from_row(row) for row in claimed.mappings()),
         key=lambda job: (job.next_attempt_at, job.job_id),
     )
+    if not jobs:
+        return []
     await connection.execute(
         insert(dispatch_attempts),
         [
