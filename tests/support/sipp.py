@@ -91,6 +91,12 @@ def start_uas(workdir: Path, host: str, code: int, reason: str = "OK", *, port: 
     return _start(workdir, f"uas-{code}", host, scenario, None, port)
 
 
+def start_ringing_uas(workdir: Path, host: str, *, port: int = 0) -> Sipp:
+    """A phone that rings (180) and never answers; a CANCEL ends the INVITE with 487."""
+    scenario = _render(workdir, "uas_ring_forever.xml", "uas-ringing", {})
+    return _start(workdir, "uas-ringing", host, scenario, None, port)
+
+
 def start_talking_uas(workdir: Path, host: str, *, port: int, hold_ms: int) -> Sipp:
     """A person who answers, talks (G.711 audio from a pcap) and hangs up after ``hold_ms``."""
     scenario = _render(workdir, "uas_answer_talk.xml", "uas-talk", {"talk_block": _talk(hold_ms)})
