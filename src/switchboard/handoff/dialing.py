@@ -36,7 +36,8 @@ async def dial(
         identity: the callee's participant identity in ``room_name``.
         attributes: set on the callee's participant (LiveKit adds the ``sip.*`` ones).
         ringing_timeout: seconds the phone may ring (server default 30).
-        deadline: seconds for the whole request; past it ``DialTimeout`` is raised.
+        deadline: seconds for the whole request; past it the ringing callee is hung up and
+            ``DialTimeout`` is raised.
 
     Raises:
         DialError: ``CalleeBusy``, ``NoAnswer``, ``LoopDetected``... see handoff/errors.py.
@@ -65,6 +66,9 @@ async def dial(
                 request, timeout=deadline
             )
     except TimeoutError as exc:
+        # livekit-sip keeps ringing after we stop waiting; hang up, or a late answer would
+        # put the callee in a room whose agent already gave up on them.
+        await _hang_up(lkapi, room_name, identity)
         limit = f"the {deadline}s deadline" if deadline else "the ringing timeout"
         error: DialError = DialTimeout(detail=f"no final answer within {limit}")
         raise error from exc
@@ -78,3 +82,13 @@ async def dial(
         raise error from exc
     logger.info("answered", extra={"room": room_name, "identity": identity})
     return info
+
+
+async def _hang_up(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> None:
+    """Remove the ringing callee (livekit-sip then CANCELs the INVITE); it may already be gone."""
+    try:
+        await lkapi.room.remove_participant(
+            api.RoomParticipantIdentity(room=room_name, identity=identity)
+        )
+    except Exception:
+        logger.info("could not hang up", extra={"room": room_name, "identity": identity})

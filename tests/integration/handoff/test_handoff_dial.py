@@ -12,6 +12,7 @@ from switchboard.handoff import (
     CalleeBusy,
     DialError,
     DialFailed,
+    DialTimeout,
     Forbidden,
     LoopDetected,
     NoAnswer,
@@ -185,3 +186,32 @@ async def test_unreachable_livekit_is_dial_failed() -> None:
             await dial(closed, trunk_id="ST_x", number=NUMBER, room_name="r", identity=IDENTITY)
     finally:
         await closed.aclose()
+
+
+async def test_deadline_raises_dial_timeout_and_hangs_up_the_ringing_phone(
+    phone: PhoneFactory, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    """Past the deadline the callee must not keep ringing: a late answer would land in a room
+    whose agent already told the caller nobody picked up."""
+    ringing = await phone(None)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DialTimeout, match=r"within the 1\.5s deadline"):
+            await dial(
+                lkapi,
+                trunk_id=ringing.trunk_id,
+                number=NUMBER,
+                room_name=room_name,
+                identity=IDENTITY,
+                ringing_timeout=20,
+                deadline=1.5,
+            )
+        assert time.monotonic() - started < 3
+
+        async def hung_up() -> bool:
+            identities = [p.identity for p in await _participants(lkapi, room_name)]
+            return IDENTITY not in identities and f"CANCEL sip:{NUMBER}@" in ringing.sipp.messages()
+
+        await eventually(hung_up, timeout=5)
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
