@@ -152,14 +152,22 @@ def sip_error_from_twirp(exc: api.TwirpError | BaseException) -> DialError:
         return DialTimeout(detail=str(exc) or type(exc).__name__)
     if not isinstance(exc, api.TwirpError):
         return DialFailed(detail=f"{type(exc).__name__}: {exc}")
-    detail = f"{exc.code}: {exc.message}" if exc.message else exc.code
+    detail = twirp_detail(exc)
     status = _status_code(exc.metadata.get("sip_status_code"), exc.message)
     if status is not None:
         return dial_error_for_status(status, exc.metadata.get("sip_status", ""), detail)
-    return _api_error(exc.code, detail)
+    return _api_error(exc.code, detail, exc.status)
 
 
-def _api_error(code: str, detail: str) -> DialError:
+def twirp_detail(exc: api.TwirpError) -> str:
+    """The server's words; livekit-server answers a bad key or secret with a bare HTTP 401,
+    which the SDK reports as code ``unknown`` and no message, so the HTTP status is kept."""
+    if exc.message:
+        return f"{exc.code}: {exc.message}"
+    return f"{exc.code} (HTTP {exc.status})"
+
+
+def _api_error(code: str, detail: str, http_status: int = 0) -> DialError:
     """A failure LiveKit reported before (or instead of) a SIP answer."""
     if "sip not connected" in detail.lower():
         return DialFailed(
@@ -175,12 +183,16 @@ def _api_error(code: str, detail: str) -> DialError:
         return DialTimeout(detail=detail)
     if code == api.TwirpErrorCode.UNAVAILABLE:
         return Unavailable(detail=detail)
-    if code in (api.TwirpErrorCode.PERMISSION_DENIED, api.TwirpErrorCode.UNAUTHENTICATED):
+    denied = (api.TwirpErrorCode.PERMISSION_DENIED, api.TwirpErrorCode.UNAUTHENTICATED)
+    if code in denied or http_status in (401, 403):
         return DialFailed(
             sip_status="API Permission Denied",
             detail=detail,
             explanation="LiveKit refused the request before dialing.",
-            fix="use an API key/secret of this project; the SIP call grant is added by the SDK.",
+            fix=(
+                "use an API key/secret of this project (LIVEKIT_API_KEY, LIVEKIT_API_SECRET); "
+                "the SIP call grant is added by the SDK."
+            ),
         )
     if code == api.TwirpErrorCode.NOT_FOUND:
         return DialFailed(

@@ -10,7 +10,7 @@ from typing import Any
 
 from livekit import api
 
-from switchboard.handoff.errors import RoomSetupError
+from switchboard.handoff.errors import RoomSetupError, twirp_detail
 
 logger = logging.getLogger("switchboard.handoff")
 
@@ -80,7 +80,7 @@ async def start_agent_room(
     except api.TwirpError as exc:
         raise RoomSetupError(
             f"could not start agent {agent_name!r} in room {room_name!r}: "
-            f"{exc.code}: {exc.message}. Fix: check LIVEKIT_URL, LIVEKIT_API_KEY and "
+            f"{twirp_detail(exc)}. Fix: check LIVEKIT_URL, LIVEKIT_API_KEY and "
             f"LIVEKIT_API_SECRET point at this project and the key has roomCreate/roomAdmin."
         ) from exc
     logger.info(

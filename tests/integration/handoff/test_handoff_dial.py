@@ -20,6 +20,7 @@ from switchboard.handoff import (
     Unavailable,
     dial,
 )
+from switchboard.stack.stack import Stack
 from tests.integration.handoff.conftest import PhoneFactory
 from tests.support.participants import eventually
 
@@ -177,6 +178,24 @@ async def test_unknown_trunk_is_dial_failed_trunk_not_found(
     assert caught.value.sip_status == "Trunk Not Found"
     assert "not_found" in caught.value.detail
     assert "lk sip outbound list" in str(caught.value)
+
+
+async def test_wrong_secret_is_dial_failed_api_permission_denied(
+    livekit_stack: Stack, room_name: str
+) -> None:
+    """livekit-server answers a bad signature with a bare HTTP 401 (code ``unknown``)."""
+    config = livekit_stack.config
+    intruder = api.LiveKitAPI(config.http_url, config.api_key, "not-the-secret-" * 3)
+    try:
+        with pytest.raises(DialFailed) as caught:
+            await dial(
+                intruder, trunk_id="ST_x", number=NUMBER, room_name=room_name, identity=IDENTITY
+            )
+    finally:
+        await intruder.aclose()
+    assert caught.value.sip_status == "API Permission Denied"
+    assert caught.value.detail == "unknown (HTTP 401)"
+    assert "LIVEKIT_API_SECRET" in str(caught.value)
 
 
 async def test_unreachable_livekit_is_dial_failed() -> None:

@@ -9,6 +9,7 @@ import pytest
 from livekit import api
 
 from switchboard.handoff import RoomSetupError, start_agent_room
+from switchboard.stack.stack import Stack
 from tests.support.participants import agent_names_in_room, eventually
 from tests.support.workers import WorkerPool
 
@@ -127,4 +128,21 @@ async def test_empty_agent_name_is_refused_and_nothing_is_created(
 ) -> None:
     with pytest.raises(RoomSetupError, match="needs an agent_name"):
         await start_agent_room(lkapi, room_name, "")
+    assert await _room(lkapi, room_name) is None
+
+
+async def test_wrong_secret_becomes_room_setup_error_naming_the_401(
+    livekit_stack: Stack, lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    config = livekit_stack.config
+    intruder = api.LiveKitAPI(config.http_url, config.api_key, "not-the-secret-" * 3)
+    try:
+        with pytest.raises(RoomSetupError) as caught:
+            await start_agent_room(intruder, room_name, "qualifier")
+    finally:
+        await intruder.aclose()
+    message = str(caught.value)
+    assert f"room {room_name!r}" in message
+    assert "unknown (HTTP 401)" in message  # all the real server says
+    assert "LIVEKIT_API_SECRET" in message
     assert await _room(lkapi, room_name) is None
