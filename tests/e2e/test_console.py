@@ -160,12 +160,12 @@ async def test_console_updates_live_when_a_sip_call_arrives(
 ) -> None:
     called = f"+1555{uuid.uuid4().int % 10**7:07d}"
     caller = f"+1444{called[-7:]}"
-    trunk = await lkapi.sip.create_sip_inbound_trunk(
+    trunk = await lkapi.sip.create_inbound_trunk(
         api.CreateSIPInboundTrunkRequest(
             trunk=api.SIPInboundTrunkInfo(name=f"e2e-{called}", numbers=[called])
         )
     )
-    rule = await lkapi.sip.create_sip_dispatch_rule(
+    rule = await lkapi.sip.create_dispatch_rule(
         api.CreateSIPDispatchRuleRequest(
             dispatch_rule=api.SIPDispatchRuleInfo(
                 name=f"e2e-{called}",
@@ -200,7 +200,7 @@ async def test_console_updates_live_when_a_sip_call_arrives(
         if room:
             await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
         phone.stop()
-        await lkapi.sip.delete_sip_dispatch_rule(
+        await lkapi.sip.delete_dispatch_rule(
             api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
         )
-        await lkapi.sip.delete_sip_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
+        await lkapi.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))

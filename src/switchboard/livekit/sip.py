@@ -18,7 +18,7 @@ async def list_sip_dispatch_rules(client: LiveKitClient) -> list[SipDispatchRule
     """Every SIP dispatch rule on the server (owned or not; ``diff`` ignores foreign ones)."""
     response = await client.call(
         "ListSIPDispatchRule",
-        client.api.sip.list_sip_dispatch_rule(api.ListSIPDispatchRuleRequest()),
+        client.api.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest()),
     )
     return [from_sip_dispatch_rule_info(info) for info in response.items]
 
@@ -29,13 +29,13 @@ async def apply_sip_plan(client: LiveKitClient, plan: SipPlan) -> list[str]:
     for rule in plan.create:
         created = await client.call(
             f"CreateSIPDispatchRule {rule.name}",
-            client.api.sip.create_sip_dispatch_rule(to_create_request(rule)),
+            client.api.sip.create_dispatch_rule(to_create_request(rule)),
         )
         done.append(f"created {rule.name} ({created.sip_dispatch_rule_id})")
     for rule in plan.update:
         await client.call(
             f"UpdateSIPDispatchRule {rule.name}",
-            client.api.sip.update_sip_dispatch_rule(
+            client.api.sip.update_dispatch_rule(
                 rule.sip_dispatch_rule_id, to_sip_dispatch_rule_info(rule)
             ),
         )
@@ -43,7 +43,7 @@ async def apply_sip_plan(client: LiveKitClient, plan: SipPlan) -> list[str]:
     for rule in plan.delete:
         await client.call(
             f"DeleteSIPDispatchRule {rule.name}",
-            client.api.sip.delete_sip_dispatch_rule(
+            client.api.sip.delete_dispatch_rule(
                 api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
             ),
         )

@@ -61,7 +61,7 @@ def to_sip_dispatch_rule_info(rule: SipDispatchRule) -> SIPDispatchRuleInfo:
 
 
 def to_create_request(rule: SipDispatchRule) -> CreateSIPDispatchRuleRequest:
-    """The request for ``livekit.api`` ``sip.create_sip_dispatch_rule``."""
+    """The request for ``livekit.api`` ``sip.create_dispatch_rule``."""
     info = to_sip_dispatch_rule_info(rule)
     info.ClearField("sip_dispatch_rule_id")
     return CreateSIPDispatchRuleRequest(dispatch_rule=info)
@@ -70,7 +70,7 @@ def to_create_request(rule: SipDispatchRule) -> CreateSIPDispatchRuleRequest:
 def to_update_request(rule: SipDispatchRule) -> UpdateSIPDispatchRuleRequest:
     """``UpdateSIPDispatchRuleRequest`` replacing the server rule ``rule.sip_dispatch_rule_id``.
 
-    With the ``livekit.api`` client, ``sip.update_sip_dispatch_rule(rule_id, info)`` takes the
+    With the ``livekit.api`` client, ``sip.update_dispatch_rule(rule_id, info)`` takes the
     ``SIPDispatchRuleInfo`` from ``to_sip_dispatch_rule_info`` instead.
     """
     if not rule.sip_dispatch_rule_id:

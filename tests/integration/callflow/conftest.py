@@ -93,12 +93,12 @@ def _setup_sip(stack: Stack, human_port: int) -> str:
     async def create() -> str:
         lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
         try:
-            await lkapi.sip.create_sip_inbound_trunk(
+            await lkapi.sip.create_inbound_trunk(
                 api.CreateSIPInboundTrunkRequest(
                     trunk=api.SIPInboundTrunkInfo(name="seed inbound", numbers=[CALLED])
                 )
             )
-            outbound = await lkapi.sip.create_sip_outbound_trunk(
+            outbound = await lkapi.sip.create_outbound_trunk(
                 api.CreateSIPOutboundTrunkRequest(
                     trunk=api.SIPOutboundTrunkInfo(
                         name="to the human",

@@ -49,7 +49,7 @@ async def test_g_agent_leaves_two_humans_stay_room_stays_open(
 ) -> None:
     """ctx.shutdown() with a SIP and a web human left: the room outlives departure_timeout."""
     phone = start_uas(tmp_path, livekit_stack.config.node_ip, 200)
-    trunk = await lkapi.sip.create_sip_outbound_trunk(
+    trunk = await lkapi.sip.create_outbound_trunk(
         api.CreateSIPOutboundTrunkRequest(
             trunk=api.SIPOutboundTrunkInfo(name="g", address=phone.address, numbers=["+15550001"])
         )
@@ -73,7 +73,7 @@ async def test_g_agent_leaves_two_humans_stay_room_stays_open(
     finally:
         await human.disconnect()
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
-        await lkapi.sip.delete_sip_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
+        await lkapi.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
         phone.stop()
 
 
@@ -86,8 +86,8 @@ async def test_g_last_human_leaves_with_agent_in_room_closes_after_departure_tim
 ) -> None:
     human = await join(livekit_stack, room_name, "only-human", agents=["qualifier"])
     await _wait_for_agent(lkapi, room_name, present=True)
+    left_at = time.monotonic()  # before: the server may see the leave before disconnect returns
     await human.disconnect()
-    left_at = time.monotonic()
 
     await asyncio.sleep(SESSION_DEPARTURE_TIMEOUT / 2)
     assert await _room_exists(lkapi, room_name), "closed before departure_timeout"

@@ -29,7 +29,7 @@ async def outbound_trunk(
     """A sipp phone answering with the parametrized code, and an outbound trunk pointing at it."""
     code, reason = getattr(request, "param", (200, "OK"))
     phone = start_uas(tmp_path, livekit_stack.config.node_ip, code, reason)
-    trunk = await lkapi.sip.create_sip_outbound_trunk(
+    trunk = await lkapi.sip.create_outbound_trunk(
         api.CreateSIPOutboundTrunkRequest(
             trunk=api.SIPOutboundTrunkInfo(
                 name=f"sipp-{code}", address=phone.address, numbers=["+15550000000"]
@@ -38,7 +38,7 @@ async def outbound_trunk(
     )
     yield trunk.sip_trunk_id, phone
     phone.stop()
-    await lkapi.sip.delete_sip_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
+    await lkapi.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
 
 
 async def test_e_create_sip_participant_into_a_new_room_brings_the_unnamed_worker(
@@ -157,7 +157,7 @@ async def inbound_route(
 ) -> AsyncIterator[tuple[str, str, str]]:
     """An inbound trunk for one called number and an individual dispatch rule (prefix "call")."""
     called, agents = request.param
-    trunk = await lkapi.sip.create_sip_inbound_trunk(
+    trunk = await lkapi.sip.create_inbound_trunk(
         api.CreateSIPInboundTrunkRequest(
             trunk=api.SIPInboundTrunkInfo(
                 name=f"in-{called}",
@@ -171,7 +171,7 @@ async def inbound_route(
         if agents
         else None
     )
-    rule = await lkapi.sip.create_sip_dispatch_rule(
+    rule = await lkapi.sip.create_dispatch_rule(
         api.CreateSIPDispatchRuleRequest(
             dispatch_rule=api.SIPDispatchRuleInfo(
                 name=f"rule-{called}",
@@ -184,10 +184,10 @@ async def inbound_route(
         )
     )
     yield called, trunk.sip_trunk_id, rule.sip_dispatch_rule_id
-    await lkapi.sip.delete_sip_dispatch_rule(
+    await lkapi.sip.delete_dispatch_rule(
         api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
     )
-    await lkapi.sip.delete_sip_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
+    await lkapi.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id))
 
 
 async def _room_with_prefix(lkapi: api.LiveKitAPI, prefix: str) -> str:

@@ -163,7 +163,7 @@ async def test_rules_apply_sip_plans_creates_applies_once_and_leaves_foreign_rul
 ) -> None:
     rules = tmp_path / "sip-rules.yaml"
     rules.write_text(SIP_RULES)
-    foreign = await svc_api.sip.create_sip_dispatch_rule(
+    foreign = await svc_api.sip.create_dispatch_rule(
         api.CreateSIPDispatchRuleRequest(
             name="hand-made",
             rule=api.SIPDispatchRule(
@@ -207,7 +207,7 @@ async def test_rules_apply_sip_plans_creates_applies_once_and_leaves_foreign_rul
         assert "hand-made" in names
     finally:
         for rule_id in [*created_ids, foreign.sip_dispatch_rule_id]:
-            await svc_api.sip.delete_sip_dispatch_rule(
+            await svc_api.sip.delete_dispatch_rule(
                 api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
             )
     assert await owned_rules(svc_api) == []
@@ -220,7 +220,7 @@ async def test_rules_apply_without_sip_fails_with_one_line(service_stack: Stack)
 
 
 async def list_rules(lkapi: api.LiveKitAPI) -> list[api.SIPDispatchRuleInfo]:
-    response = await lkapi.sip.list_sip_dispatch_rule(api.ListSIPDispatchRuleRequest())
+    response = await lkapi.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
     return list(response.items)
 
 
