@@ -9,8 +9,11 @@ sipp); when the human answers, both agents leave and the two people keep talking
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
 import time
+from pathlib import Path
 
 import pytest
 from livekit import api, rtc
@@ -23,7 +26,13 @@ from tests.integration.callflow.conftest import (
     CallFlowSystem,
 )
 from tests.support.participants import eventually
-from tests.support.sipp import Sipp, start_dtmf_caller, start_talking_uas, start_uas
+from tests.support.sipp import (
+    Sipp,
+    start_dtmf_caller,
+    start_ringing_uas,
+    start_talking_uas,
+    start_uas,
+)
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(240)]
 
@@ -184,10 +193,30 @@ async def test_qualified_caller_is_handed_to_the_human_and_the_ai_leaves(
         human.stop()
 
 
+RINGING = 180  # the human's phone rings until the target's ringing timeout (8 s) ends the call
+
+
+def _transfer_failures(workdir: Path, room: str) -> list[dict[str, object]]:
+    """The qualifier's "transfer failed" records for ``room`` (its log is one JSON per line)."""
+    log = workdir / "agent-qualifier.log"
+    records = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if record.get("message") == "transfer failed" and record.get("room") == room:
+                records.append(record)
+    return records
+
+
 @pytest.mark.parametrize(
-    ("code", "reason", "outcome"),
-    [(486, "Busy Here", "busy"), (480, "Temporarily Unavailable", "no_answer")],
-    ids=["busy", "no-answer"],
+    ("code", "reason", "outcome", "error"),
+    [
+        (486, "Busy Here", "busy", "SIP 486 Busy Here"),
+        (480, "Temporarily Unavailable", "no_answer", "SIP 480 Temporarily Unavailable"),
+        (482, "Loop Detected", "loop_detected", "SIP 482 Loop Detected"),
+        (RINGING, "Ringing", "no_answer", "Ringing Timeout"),
+    ],
+    ids=["busy", "no-answer", "loop-detected", "rings-until-timeout"],
 )
 async def test_human_unreachable_caller_gets_the_callback_offer_and_the_reason_is_recorded(
     callflow: CallFlowSystem,
@@ -195,11 +224,15 @@ async def test_human_unreachable_caller_gets_the_callback_offer_and_the_reason_i
     code: int,
     reason: str,
     outcome: str,
+    error: str,
 ) -> None:
     stack, lkapi = callflow.stack, callflow_api
     caller = f"+1555123{code}"
-    human: Sipp = start_uas(
-        callflow.workdir, stack.config.node_ip, code, reason, port=callflow.human_port
+    node_ip, port = stack.config.node_ip, callflow.human_port
+    human: Sipp = (
+        start_ringing_uas(callflow.workdir, node_ip, port=port)
+        if code == RINGING
+        else start_uas(callflow.workdir, node_ip, code, reason, port=port)
     )
     phone = start_dtmf_caller(
         callflow.workdir, stack.config.node_ip, stack.config.sip_address,
@@ -216,9 +249,18 @@ async def test_human_unreachable_caller_gets_the_callback_offer_and_the_reason_i
 
         await eventually(fell_back, timeout=90)
         assert watch.qualifier.get("switchboard.transfer") == outcome
-        assert str(code) in watch.qualifier.get("switchboard.error", ""), watch.qualifier
+        assert error in watch.qualifier.get("switchboard.error", ""), watch.qualifier
         assert watch.agents_seen <= {"qualifier", "outbound-caller"}
         assert "" not in watch.dispatches_seen
+
+        async def logged() -> bool:
+            return bool(_transfer_failures(callflow.workdir, room))
+
+        await eventually(logged, timeout=10)
+        (record,) = _transfer_failures(callflow.workdir, room)
+        assert record["outcome"] == outcome
+        assert error in str(record["error"]), record
+        assert record["level"] == "WARNING"
     finally:
         if watch is not None:
             await watch.stop()
