@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from switchboard.stack.config import free_port
 from switchboard.stack.process import ManagedProcess
 from tests.support.dtmf_pcap import SIP_TESTER, shifted_presses
+from tests.support.tone_pcap import tone_blocks
 
 SCENARIOS = Path(__file__).with_name("sipp")
 
@@ -19,6 +21,7 @@ class Sipp:
     host: str
     port: int
     message_log: Path
+    media_port: int = 0  # where its RTP arrives; 0: sipp's own choice (6000, or the next free)
 
     @property
     def address(self) -> str:
@@ -63,7 +66,14 @@ def _talk(milliseconds: int) -> str:
 
 
 def _start(
-    workdir: Path, name: str, host: str, scenario: Path, target: str | None, port: int = 0
+    workdir: Path,
+    name: str,
+    host: str,
+    scenario: Path,
+    target: str | None,
+    port: int = 0,
+    *,
+    media_port: int = 0,
 ) -> Sipp:
     port = port or free_port()
     message_log = workdir / f"{name}-messages.log"
@@ -73,12 +83,38 @@ def _start(
         "-trace_err", "-error_file", str(workdir / f"{name}-errors.log"),
         "-sf", str(scenario),
     ]  # fmt: skip
+    if media_port:
+        argv += ["-mp", str(media_port)]
     if target:
         argv.append(target)
     process = ManagedProcess(name=name, argv=argv, log_path=workdir / f"{name}.log")
     process.start()
     time.sleep(0.3)  # sipp binds its socket right after start
-    return Sipp(process, host, port, message_log)
+    return Sipp(process, host, port, message_log, media_port)
+
+
+def free_media_port(host: str) -> int:
+    """An even UDP port on ``host`` free together with port + 2.
+
+    sipp binds audio at ``-mp`` and video two above, and silently moves both up when either is
+    taken, which would leave a capture listening on the wrong port.
+    """
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+            port: int = probe.getsockname()[1] & ~1
+        if port > 1024 and all(_udp_free(host, p) for p in (port, port + 1, port + 2, port + 3)):
+            return port
+    raise RuntimeError(f"no free pair of UDP media ports on {host}")
+
+
+def _udp_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def start_uas(workdir: Path, host: str, code: int, reason: str = "OK", *, port: int = 0) -> Sipp:
@@ -145,3 +181,80 @@ def start_uac(
     values = {"caller": caller, "called": called, "xheader": xheader, "hold_ms": str(hold_ms)}
     scenario = _render(workdir, "uac_call.xml", f"uac-{caller}", values)
     return _start(workdir, f"uac-{caller}", host, scenario, target)
+
+
+def _timeline(plays: list[tuple[int, Path]], length_ms: int, *, peer_bye: str = "") -> str:
+    """Scenario lines that start each pcap at its offset (ms) and last ``length_ms``.
+
+    With ``peer_bye``, the waits are receives of a BYE that time out, so the other side may hang
+    up at any moment (the scenario jumps to that label); otherwise they are plain pauses.
+    """
+    lines, now = [], 0
+    for step, (at, pcap) in enumerate([*sorted(plays), (length_ms, None)]):
+        if at > now:
+            if peer_bye:
+                lines.append(
+                    f'  <recv request="BYE" timeout="{at - now}" ontimeout="t{step}"'
+                    f' next="{peer_bye}" />\n  <label id="t{step}" />\n'
+                )
+            else:
+                lines.append(f'  <pause milliseconds="{at - now}" />\n')
+            now = at
+        if pcap is not None:
+            lines.append(_PLAY.format(pcap))
+    return "".join(lines)
+
+
+def start_tone_uas(
+    workdir: Path,
+    host: str,
+    *,
+    port: int,
+    tone_hz: float,
+    hold_ms: int,
+    press: str | None = None,
+    press_after_ms: int = 0,
+    presses: int = 3,
+    media_port: int = 0,
+) -> Sipp:
+    """A person who answers (PCMA) and hums a ``tone_hz`` sine until hanging up after ``hold_ms``,
+    or until the other side hangs up.
+
+    With ``press``, the person presses that key ``presses`` times, a second apart, from
+    ``press_after_ms`` after answering (RFC 2833 events of 160 ms in the tone's RTP stream).
+    ``media_port`` (default: a free one) is where the RTP the person hears arrives:
+    ``Sipp.media_port``.
+    """
+    media_port = media_port or free_media_port(host)
+    keys = [(press_after_ms + 1000 * i, press) for i in range(presses)] if press else []
+    plays = tone_blocks(workdir, tone_hz, hold_ms, presses=keys)
+    block = _timeline(plays, hold_ms, peer_bye="peer_bye")
+    name = f"uas-tone-{tone_hz:g}"
+    scenario = _render(workdir, "uas_answer_tone.xml", name, {"tone_block": block})
+    return _start(workdir, name, host, scenario, None, port, media_port=media_port)
+
+
+def start_tone_dtmf_caller(
+    workdir: Path,
+    host: str,
+    target: str,
+    *,
+    caller: str,
+    called: str,
+    tone_hz: float,
+    digit: str,
+    presses: int,
+    hold_ms: int,
+    press_every_ms: int = 2500,
+    media_port: int = 0,
+) -> Sipp:
+    """Like ``start_dtmf_caller``, but the caller's voice is a ``tone_hz`` sine: it hums, presses
+    ``digit`` every ``press_every_ms`` ``presses`` times, hums on for ``hold_ms`` and hangs up."""
+    media_port = media_port or free_media_port(host)
+    length = presses * press_every_ms + hold_ms
+    keys = [(press_every_ms * (i + 1), digit) for i in range(presses)]
+    plays = tone_blocks(workdir, tone_hz, length, presses=keys)
+    values = {"caller": caller, "called": called, "media_block": _timeline(plays, length)}
+    name = f"uac-tone-{caller}"
+    scenario = _render(workdir, "uac_tone_call.xml", name, values)
+    return _start(workdir, name, host, scenario, target, media_port=media_port)
