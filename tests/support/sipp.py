@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,6 +206,11 @@ def _timeline(plays: list[tuple[int, Path]], length_ms: int, *, peer_bye: str = 
     return "".join(lines)
 
 
+def _media_dir(workdir: Path, name: str) -> Path:
+    """A directory of its own for a phone's pcaps: two phones may hum the same tone."""
+    return Path(tempfile.mkdtemp(prefix=f"{name}-pcaps-", dir=workdir))
+
+
 def start_tone_uas(
     workdir: Path,
     host: str,
@@ -226,10 +232,10 @@ def start_tone_uas(
     ``Sipp.media_port``.
     """
     media_port = media_port or free_media_port(host)
-    keys = [(press_after_ms + 1000 * i, press) for i in range(presses)] if press else []
-    plays = tone_blocks(workdir, tone_hz, hold_ms, presses=keys)
-    block = _timeline(plays, hold_ms, peer_bye="peer_bye")
     name = f"uas-tone-{tone_hz:g}"
+    keys = [(press_after_ms + 1000 * i, press) for i in range(presses)] if press else []
+    plays = tone_blocks(_media_dir(workdir, name), tone_hz, hold_ms, presses=keys)
+    block = _timeline(plays, hold_ms, peer_bye="peer_bye")
     scenario = _render(workdir, "uas_answer_tone.xml", name, {"tone_block": block})
     return _start(workdir, name, host, scenario, None, port, media_port=media_port)
 
@@ -252,9 +258,9 @@ def start_tone_dtmf_caller(
     ``digit`` every ``press_every_ms`` ``presses`` times, hums on for ``hold_ms`` and hangs up."""
     media_port = media_port or free_media_port(host)
     length = presses * press_every_ms + hold_ms
-    keys = [(press_every_ms * (i + 1), digit) for i in range(presses)]
-    plays = tone_blocks(workdir, tone_hz, length, presses=keys)
-    values = {"caller": caller, "called": called, "media_block": _timeline(plays, length)}
     name = f"uac-tone-{caller}"
+    keys = [(press_every_ms * (i + 1), digit) for i in range(presses)]
+    plays = tone_blocks(_media_dir(workdir, name), tone_hz, length, presses=keys)
+    values = {"caller": caller, "called": called, "media_block": _timeline(plays, length)}
     scenario = _render(workdir, "uac_tone_call.xml", name, values)
     return _start(workdir, name, host, scenario, target, media_port=media_port)

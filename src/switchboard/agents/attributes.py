@@ -33,6 +33,10 @@ CALLEE = "switchboard.callee"
 """Outbound-caller: identity of the dialed participant."""
 TARGET = "switchboard.target"
 """Name of the transfer target in the config."""
+NEW_ROOM = "switchboard.new_room"
+"""Qualifier, ``room: new`` targets: the room the outbound-caller was started in."""
+REPRESENTATIVE = "switchboard.representative"
+"""Outbound-caller in representative mode: identity of the representative who took over."""
 
 
 class AttributePublisher:

@@ -16,6 +16,8 @@ from switchboard.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
 CONFIG_ENV_VAR = "SWITCHBOARD_AGENTS_CONFIG"
+CALLER_NUMBER = "caller"
+"""A target ``number`` meaning: call the caller back on their own number (``room: new`` only)."""
 
 _IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 _DTMF_KEY = r"^[0-9*#]$"
@@ -160,18 +162,39 @@ class TransferTarget(_Model):
     sip_trunk_id: str = Field(default="", description="Outbound trunk id, ST_...")
     number: str = Field(default="", description="E.164 number or sip: URI to dial.")
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
+    room: Literal["caller", "new"] = Field(
+        default="caller",
+        description="caller: dial into the caller's room; new: a new room, see new_room.",
+    )
+    new_room: NewRoom = Field(default_factory=lambda: NewRoom())
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> TransferTarget:
         if bool(self.sip_trunk_id) != bool(self.number):
             raise ValueError("set both sip_trunk_id and number, or neither (target not configured)")
-        if self.number and not re.fullmatch(r"\+?[0-9]{3,15}|sips?:.+", self.number):
-            raise ValueError(f"number {self.number!r} is neither E.164 (+15551234567) nor sip:")
+        if self.number == CALLER_NUMBER:
+            if self.room != "new":
+                raise ValueError(
+                    "number 'caller' (call the caller back) needs room: new; the caller's own "
+                    "room already has the caller in it"
+                )
+        elif self.number and not re.fullmatch(r"\+?[0-9]{3,15}|sips?:.+", self.number):
+            raise ValueError(
+                f"number {self.number!r} is neither E.164 (+15551234567), sip: nor 'caller'"
+            )
         return self
 
     @property
     def configured(self) -> bool:
         return bool(self.sip_trunk_id and self.number)
+
+    @property
+    def calls_caller_back(self) -> bool:
+        return self.number == CALLER_NUMBER
+
+    def number_to_dial(self, caller_number: str) -> str:
+        """What to dial for a caller with phone number ``caller_number`` ("" if unknown)."""
+        return caller_number if self.calls_caller_back else self.number
 
 
 class Fallback(_Model):
@@ -206,6 +229,39 @@ class Human(_Model):
             except re.error as exc:
                 raise ValueError(f"identity_pattern is not a valid regex: {exc}") from None
         return self
+
+
+REPRESENTATIVE = Human(
+    kinds=["standard"], attribute=HumanAttribute(name="switchboard.role", value="representative")
+)
+"""Who takes over a ``room: new`` call by default: a web participant with this attribute."""
+
+
+class NewRoom(_Model):
+    """A ``room: new`` target: the room the callee is dialed into, its lines, who takes over."""
+
+    prefix: str = Field(default="callback_", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    say_to_caller: str = Field(
+        default="Thank you. We'll call you right back. Goodbye.",
+        description="Said to the caller before their call is ended.",
+    )
+    greeting: str = Field(
+        default="Hello, this is the call back you asked for. A representative will join shortly.",
+        description="Said to the callee once they answer.",
+    )
+    say_brief: bool = Field(default=True, description="Read the brief to the callee too.")
+    on_no_representative: str = (
+        "Sorry, nobody is available right now. We'll call you again soon. Goodbye."
+    )
+    representative: Human = REPRESENTATIVE
+    representative_wait_seconds: float = Field(default=120, gt=0, le=3600)
+    empty_timeout_seconds: int = Field(default=60, ge=0, description="0 = server default.")
+    departure_timeout_seconds: int = Field(default=20, ge=0, description="0 = server default.")
+
+    def room_name(self, caller: str, suffix: str) -> str:
+        """``callback_+15551234567_ab12cd``: the prefix, the caller (safe characters), a suffix."""
+        safe = re.sub(r"[^A-Za-z0-9+]", "", caller)[:32] or "caller"
+        return f"{self.prefix}{safe}_{suffix}"
 
 
 class Transfer(_Model):

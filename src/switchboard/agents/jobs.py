@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from switchboard.agents.config import REPRESENTATIVE, Human
 from switchboard.errors import SwitchboardError
 
 
@@ -31,6 +33,21 @@ class OutboundCallJob(BaseModel):
     display_name: str = ""
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
     human_identity: str = Field(default="", description="Identity for the dialed participant.")
+    mode: Literal["transfer", "representative"] = Field(
+        default="transfer",
+        description="transfer: dial into the caller's room; representative: dial into the "
+        "agent's own (new) room, talk, and leave when a representative joins.",
+    )
+    say: list[str] = Field(
+        default_factory=list, description="Representative mode: said to the callee on answer."
+    )
+    on_no_representative: str = ""
+    representative: Human = REPRESENTATIVE
+    representative_wait_seconds: float = Field(default=120, gt=0, le=3600)
+    wait_for_caller: bool = Field(
+        default=False,
+        description="The number is the caller's own: dial once the caller has left caller_room.",
+    )
 
     @classmethod
     def parse(cls, metadata: str) -> OutboundCallJob:

@@ -19,6 +19,7 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import spawn
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
+from switchboard.agents.representative_call import RepresentativeCall
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.handoff import DialError, dial, leave_when_human_joins
 
@@ -50,6 +51,9 @@ async def entrypoint(ctx: JobContext) -> None:
             {attr.STATE: "failed", attr.RESULT: "bad_metadata", attr.ERROR: str(exc)}
         )
         ctx.shutdown(reason="bad job metadata")
+        return
+    if job.mode == "representative":
+        await RepresentativeCall(ctx, config, publisher, job).run()
         return
     await OutboundCall(ctx, config, publisher, job).run()
 

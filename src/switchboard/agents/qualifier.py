@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
@@ -215,6 +215,9 @@ class QualifierCall:
             self._end_after_speaking(f"qualification ended: {result.outcome.value}")
 
     async def _start_transfer(self, name: str, target: TransferTarget, brief: str) -> None:
+        if target.room == "new":
+            await self._start_new_room(name, target, brief)
+            return
         if not target.configured:
             await self._fallback(
                 "not_configured",
@@ -322,3 +325,80 @@ class QualifierCall:
             self._ctx.shutdown(reason=reason)
 
         spawn(end())
+
+    async def _start_new_room(self, name: str, target: TransferTarget, brief: str) -> None:
+        """``room: new``: the outbound-caller calls in a new room; the caller's call ends."""
+        number = target.number_to_dial(self._caller.attributes.get("sip.phoneNumber", ""))
+        if not target.configured or not number:
+            missing = (
+                "the caller's phone number is unknown"
+                if target.configured
+                else "the target has no sip_trunk_id/number"
+            )
+            await self._fallback(
+                "not_configured",
+                f"transfer target {name!r} cannot be called: {missing}. Fix: set sip_trunk_id "
+                f"and number under transfer.targets.{name} (number: caller needs a SIP caller).",
+            )
+            return
+        options = target.new_room
+        room = options.room_name(caller_label(self._caller), self._ctx.job.id[-6:].lower())
+        job = OutboundCallJob(
+            mode="representative",
+            number=number,
+            sip_trunk_id=target.sip_trunk_id,
+            brief=brief,
+            caller_room=self._ctx.room.name,
+            caller_identity=self._caller.identity,
+            target=name,
+            display_name=target.display_name,
+            ringing_timeout_seconds=target.ringing_timeout_seconds,
+            say=[options.greeting, brief] if options.say_brief else [options.greeting],
+            on_no_representative=options.on_no_representative,
+            representative=options.representative,
+            representative_wait_seconds=options.representative_wait_seconds,
+            wait_for_caller=target.calls_caller_back,
+        )
+        try:
+            await start_agent_room(
+                self._ctx.api,
+                room,
+                OUTBOUND_CALLER,
+                job.to_metadata(),
+                empty_timeout=options.empty_timeout_seconds,
+                departure_timeout=options.departure_timeout_seconds,
+            )
+        except RoomSetupError as exc:
+            await self._fallback("failed", str(exc))
+            return
+        self._transfer_settled = True
+        await self._publisher.publish(
+            {
+                attr.STATE: "handed_off",
+                attr.TRANSFER: "new_room",
+                attr.NEW_ROOM: room,
+                attr.TARGET: name,
+                attr.ERROR: "",
+            }
+        )
+        logger.info("handed off", extra={"room": self._ctx.room.name, "new_room": room})
+        # Lines still queued ask questions already answered on the keypad, and the callback
+        # waits for this call to end: only the goodbye is said.
+        await asyncio.gather(self._conversation.session.interrupt(), return_exceptions=True)
+        self._conversation.say((options.say_to_caller,))
+        spawn(self._hang_up_caller_after_speaking())
+
+    async def _hang_up_caller_after_speaking(self) -> None:
+        """End the caller's call (their line must be free for the callback); the room stays."""
+        with contextlib.suppress(TimeoutError):
+            await self._conversation.finish_speaking()
+        self._ended = True
+        await self._publisher.publish({attr.STATE: "ended"})
+        caller = api.RoomParticipantIdentity(
+            room=self._ctx.room.name, identity=self._caller.identity
+        )
+        try:
+            await self._ctx.api.room.remove_participant(caller)
+        except api.TwirpError as exc:  # the caller may have hung up already
+            logger.info("could not hang up the caller", extra={"error": str(exc)})
+        self._ctx.shutdown(reason="handed off to a new room")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -36,10 +38,11 @@ class CallFlowSystem:
     workdir: Path
 
 
-def _agents_config(workdir: Path, trunk_id: str) -> Path:
+def _agents_config(workdir: Path, trunk_id: str, override: Mapping[str, Any] | None = None) -> Path:
     config = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text())
     desk = config["transfer"]["targets"]["desk"]
     desk.update({"sip_trunk_id": trunk_id, "number": HUMAN_NUMBER, "ringing_timeout_seconds": 8})
+    _merge(config, override or {})
     path = workdir / "agents.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -58,9 +61,32 @@ def _start_agent(stack: Stack, name: str, config: Path, workdir: Path) -> Manage
     return process
 
 
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    """Deep-merge ``override`` into ``base``: mappings merge, anything else replaces."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
 @pytest.fixture(scope="module")
 def callflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSystem]:
-    workdir = tmp_path_factory.mktemp("callflow")
+    with start_callflow_system(tmp_path_factory) as system:
+        yield system
+
+
+@contextmanager
+def start_callflow_system(
+    tmp_path_factory: pytest.TempPathFactory,
+    config_override: Mapping[str, Any] | None = None,
+    workdir_name: str = "callflow",
+) -> Iterator[CallFlowSystem]:
+    """A whole stack with both agents and an unnamed worker; ``config_override`` is deep-merged
+    into the agents config (the desk target already dials the human's sipp). Each module that
+    needs its own config starts its own stack: the same agent names on one server would split
+    the jobs between the two configs."""
+    workdir = tmp_path_factory.mktemp(workdir_name)
     stack = Stack.create(
         f"callflow-{uuid.uuid4().hex[:6]}",
         StackConfig(departure_timeout=DEPARTURE_TIMEOUT, empty_timeout=60),
@@ -71,7 +97,7 @@ def callflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSyste
     try:
         human_port = free_port()
         trunk_id = _setup_sip(stack, human_port)
-        config = _agents_config(workdir, trunk_id)
+        config = _agents_config(workdir, trunk_id, config_override)
         for name in ("qualifier", "outbound-caller"):
             processes.append(_start_agent(stack, name, config, workdir))
         # An unnamed worker too: the flow must never pull it into any room.
