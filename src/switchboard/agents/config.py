@@ -35,6 +35,7 @@ DialOutcomeName = Literal[
     "not_found",
     "unavailable",
     "failed",
+    "no_decision",
 ]
 
 
@@ -43,7 +44,7 @@ def _yes_no_keys() -> dict[str, YesNo]:
 
 
 def _callback_outcomes() -> list[DialOutcomeName]:
-    return ["busy", "no_answer", "declined", "timeout"]
+    return ["busy", "no_answer", "declined", "timeout", "no_decision"]
 
 
 def _human_kinds() -> list[ParticipantKindName]:
@@ -162,6 +163,14 @@ class TransferTarget(_Model):
     sip_trunk_id: str = Field(default="", description="Outbound trunk id, ST_...")
     number: str = Field(default="", description="E.164 number or sip: URI to dial.")
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
+    handoff: Literal["warm", "direct"] = Field(
+        default="warm",
+        description="warm: brief the human privately, connect when they accept; "
+        "direct: connect as soon as they answer.",
+    )
+    decision_seconds: float = Field(
+        default=45, gt=0, le=600, description="Warm: answered to accept/decline, else no_decision."
+    )
     room: Literal["caller", "new"] = Field(
         default="caller",
         description="caller: dial into the caller's room; new: a new room, see new_room.",
@@ -264,12 +273,24 @@ class NewRoom(_Model):
         return f"{self.prefix}{safe}_{suffix}"
 
 
+class Hold(_Model):
+    """What the caller hears while the human is being briefed (warm transfer)."""
+
+    tones_hz: list[Annotated[float, Field(gt=20, lt=4000)]] = Field(
+        default_factory=lambda: [440.0, 554.0], min_length=1
+    )
+    tone_ms: int = Field(default=400, ge=50, le=5000)
+    gap_ms: int = Field(default=300, ge=0, le=5000)
+    level: float = Field(default=0.15, gt=0, le=1)
+
+
 class Transfer(_Model):
     targets: dict[Annotated[str, Field(pattern=_IDENTIFIER)], TransferTarget] = Field(
         default_factory=dict
     )
     fallback: Fallback = Fallback()
     human: Human = Human()
+    hold: Hold = Hold()
 
 
 class OutboundCaller(_Model):

@@ -81,6 +81,7 @@ class Conversation:
         self._on_text = on_text
         self._on_digit = on_digit
         self._participant: rtc.RemoteParticipant | None = None
+        self._identity = ""
         self._silent_track: rtc.LocalAudioTrack | None = None
         self._speaking: list[SpeechHandle] = []
         kwargs: dict[str, object] = {"user_away_timeout": None}
@@ -104,20 +105,25 @@ class Conversation:
     async def start(self, participant: rtc.RemoteParticipant) -> None:
         """Link to ``participant`` and start the session."""
         self._participant = participant
+        await self.start_for(
+            participant.identity, sip=participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+        )
+
+    async def start_for(self, identity: str, *, sip: bool) -> None:
+        """Start the session for ``identity``, who may not have joined yet (e.g. still being
+        dialed): starting takes a second of CPU that should not delay the conversation."""
+        self._identity = identity
         options = RoomOptions(
             text_input=TextInputOptions(text_input_cb=self._text_input),
             audio_input=self._providers.stt is not None,
             audio_output=self._providers.tts is not None,
             text_output=True,
-            participant_identity=participant.identity,
+            participant_identity=identity,
         )
         self._ctx.room.on("sip_dtmf_received", self._dtmf_received)
         await self.session.start(_ScriptedAgent(self._on_text), room=self._ctx.room,
                                  room_options=options)  # fmt: skip
-        if (
-            self._providers.tts is None
-            and participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
-        ):
+        if self._providers.tts is None and sip:
             await self._publish_silence()
 
     def say(self, lines: tuple[str, ...] | list[str]) -> None:
@@ -142,12 +148,15 @@ class Conversation:
 
     def _dtmf_received(self, event: rtc.SipDTMF) -> None:
         sender = event.participant
-        if sender is None or self._participant is None:
-            return
-        if sender.identity != self._participant.identity:
+        if sender is None or not self._identity or sender.identity != self._identity:
             return
         logger.info("dtmf", extra={"room": self._ctx.room.name, "digit": event.digit})
-        spawn(self._on_digit(event.digit))
+        spawn(self._digit_input(event.digit))
+
+    async def _digit_input(self, digit: str) -> None:
+        # A key press cuts the prompt short, like typing or barging in by voice does.
+        await asyncio.gather(self.session.interrupt(), return_exceptions=True)
+        await self._on_digit(digit)
 
     async def _publish_silence(self) -> None:
         # A SIP call is only answered once the caller subscribes to a track of ours; in

@@ -33,6 +33,12 @@ class OutboundCallJob(BaseModel):
     display_name: str = ""
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
     human_identity: str = Field(default="", description="Identity for the dialed participant.")
+    handoff: Literal["direct", "warm"] = Field(
+        default="direct",
+        description="Transfer mode, direct: connect on answer; warm: brief the human in "
+        "private (the caller is on hold), connect when they accept.",
+    )
+    decision_seconds: float = Field(default=45, gt=0, le=600)
     mode: Literal["transfer", "representative"] = Field(
         default="transfer",
         description="transfer: dial into the caller's room; representative: dial into the "

@@ -4,7 +4,8 @@ Dispatched by name only (``agent_name="outbound-caller"``) with an ``OutboundCal
 metadata. It dials with ``CreateSIPParticipant(wait_until_answered=True)`` into its own room,
 publishes the outcome as ``switchboard.*`` attributes (``switchboard.result`` is ``answered`` or
 a dial outcome such as ``busy``), and calls ``ctx.shutdown()`` once the human is in: the room is
-never deleted. First version: no briefing of the human yet (see docs/handoff.md).
+never deleted. With ``handoff: warm`` (the default for transfer targets) it briefs the human
+first, in private, and connects the caller only when the human accepts (warm_call.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from switchboard.agents.conversation import spawn
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
 from switchboard.agents.representative_call import RepresentativeCall
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
+from switchboard.agents.warm_call import WarmCall
 from switchboard.handoff import DialError, dial, leave_when_human_joins
 
 logger = logging.getLogger("switchboard.agents")
@@ -76,6 +78,9 @@ class OutboundCall:
         self._caller_left = False
 
     async def run(self) -> None:
+        if self._job.handoff == "warm":
+            await WarmCall(self._ctx, self._config, self._publisher, self._job).run()
+            return
         human = self._config.transfer.human
         role = (human.attribute.name, human.attribute.value) if human.attribute else None
         joined = leave_when_human_joins(

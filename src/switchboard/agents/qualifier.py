@@ -34,7 +34,15 @@ from switchboard.agents.interpret import rephrase
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
-from switchboard.handoff import RoomSetupError, leave_when_human_joins, start_agent_room
+from switchboard.handoff import (
+    HoldAudio,
+    HoldPattern,
+    RoomSetupError,
+    heard_by_all,
+    leave_when_human_joins,
+    only_heard_by,
+    start_agent_room,
+)
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -42,7 +50,7 @@ AGENT_NAME = "qualifier"
 OUTBOUND_CALLER = "outbound-caller"
 _DIAL_FAILURES = frozenset(
     {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
-     "unavailable", "failed", "bad_metadata"}
+     "unavailable", "failed", "bad_metadata", "no_decision", "caller_left"}
 )  # fmt: skip
 
 
@@ -93,6 +101,10 @@ class QualifierCall:
         )  # fmt: skip
         self._ended = False
         self._transfer_settled = False
+        hold = config.transfer.hold
+        self._hold = HoldAudio(
+            ctx.room, HoldPattern(tuple(hold.tones_hz), hold.tone_ms, hold.gap_ms, hold.level)
+        )
         self._result_handled = False
         self._providers = providers_for_job(config.speech, ctx.room.name)
         self._conversation = Conversation(
@@ -118,6 +130,7 @@ class QualifierCall:
         self._ended = True
         for timer in self._timers:
             timer.cancel()
+        await self._hold.stop()
 
     async def _session_closed(self, reason: str) -> None:
         if reason != "job_shutdown":  # otherwise we are leaving already
@@ -225,16 +238,24 @@ class QualifierCall:
                 f"transfer.targets.{name} in the agents config.",
             )
             return
-        human = self._config.transfer.human
-        leave_when_human_joins(
-            self._ctx,
-            kinds=human.kinds,
-            identity_pattern=human.identity_pattern,
-            attribute=(human.attribute.name, human.attribute.value) if human.attribute else None,
-            exclude_identities=[self._caller.identity],
-            reason="transferred to human",
-            before_leaving=self._on_human_joined,
-        )
+        warm = target.handoff == "warm"
+        if warm:
+            # From now on only the caller hears us: the human is briefed by the outbound-caller.
+            only_heard_by(self._ctx.room, [self._caller.identity])
+            spawn(self._hold_after_speaking())
+        else:
+            human = self._config.transfer.human
+            leave_when_human_joins(
+                self._ctx,
+                kinds=human.kinds,
+                identity_pattern=human.identity_pattern,
+                attribute=(human.attribute.name, human.attribute.value)
+                if human.attribute
+                else None,
+                exclude_identities=[self._caller.identity],
+                reason="transferred to human",
+                before_leaving=self._on_human_joined,
+            )
         job = OutboundCallJob(
             number=target.number,
             sip_trunk_id=target.sip_trunk_id,
@@ -244,6 +265,8 @@ class QualifierCall:
             target=name,
             display_name=target.display_name,
             ringing_timeout_seconds=target.ringing_timeout_seconds,
+            handoff=target.handoff,
+            decision_seconds=target.decision_seconds,
         )
         self._ctx.room.on("participant_attributes_changed", self._on_attributes_changed)
         try:
@@ -255,12 +278,24 @@ class QualifierCall:
         await self._publisher.publish(
             {attr.STATE: "transferring", attr.TRANSFER: "dispatched", attr.TARGET: name}
         )
+        limit = self._config.timeouts.transfer_seconds + (target.decision_seconds if warm else 0)
         self._transfer_timer.arm(
-            self._config.timeouts.transfer_seconds,
+            limit,
             lambda: self._fallback("timeout", "no human joined before timeouts.transfer_seconds"),
         )
         for participant in list(self._ctx.room.remote_participants.values()):
             self._on_attributes_changed({}, participant)
+
+    async def _hold_after_speaking(self) -> None:
+        """Hold audio for the caller once "please hold" has been said."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._conversation.finish_speaking(), 10)
+        if not self._transfer_settled and not self._ended:
+            await self._hold.start()
+
+    async def _end_hold(self) -> None:
+        await self._hold.stop()
+        heard_by_all(self._ctx.room)
 
     def _on_attributes_changed(
         self, _changed: Mapping[str, str], participant: rtc.Participant
@@ -289,6 +324,7 @@ class QualifierCall:
         self._transfer_settled = True
         self._ended = True
         self._transfer_timer.cancel()
+        await self._hold.stop()
         await self._publisher.publish(
             {attr.STATE: "transferred", attr.TRANSFER: "connected", attr.ERROR: ""}
         )
@@ -306,6 +342,7 @@ class QualifierCall:
             "transfer failed",
             extra={"room": self._ctx.room.name, "outcome": outcome, "error": error},
         )
+        await self._end_hold()
         await self._publisher.publish(
             {attr.STATE: "fallback", attr.TRANSFER: outcome, attr.ERROR: error}
         )

@@ -33,6 +33,9 @@ class WorkerSettings:
     work): livekit-server also skips workers whose reported load is above its target_load."""
 
 
+INITIALIZE_PROCESS_SECONDS = 60.0
+
+
 def build_agent_server(
     agent_name: str, entrypoint: Entrypoint, settings: WorkerSettings
 ) -> AgentServer:
@@ -44,6 +47,9 @@ def build_agent_server(
         "host": settings.http_host,
         "port": settings.http_port,
         "setup_fnc": load_process_config,
+        # livekit-agents gives a job process 10 s to start; on a loaded 2-core machine that
+        # is not always enough, and a killed process leaves the job waiting for the next.
+        "initialize_process_timeout": INITIALIZE_PROCESS_SECONDS,
     }
     if settings.load_threshold is not None:
         options["load_threshold"] = settings.load_threshold

@@ -68,7 +68,7 @@ async def dial(
     except TimeoutError as exc:
         # livekit-sip keeps ringing after we stop waiting; hang up, or a late answer would
         # put the callee in a room whose agent already gave up on them.
-        await _hang_up(lkapi, room_name, identity)
+        await hang_up(lkapi, room_name, identity)
         limit = f"the {deadline}s deadline" if deadline else "the ringing timeout"
         error: DialError = DialTimeout(detail=f"no final answer within {limit}")
         raise error from exc
@@ -84,7 +84,7 @@ async def dial(
     return info
 
 
-async def _hang_up(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> None:
+async def hang_up(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> None:
     """Remove the ringing callee (livekit-sip then CANCELs the INVITE); it may already be gone."""
     try:
         await lkapi.room.remove_participant(

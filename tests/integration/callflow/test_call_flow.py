@@ -1,9 +1,11 @@
-"""Inbound call → qualifier → outbound-caller dials a human → hand-off, end to end over real SIP.
+"""Inbound call → qualifier → outbound-caller cannot reach the human → back to the qualifier.
 
 sipp calls the seed number; the SIP dispatch rule that `switchboard rules apply --sip` compiled
 from examples/rules/seed.yaml sends the call to `qualifier` only; the caller answers by DTMF; the
 qualifier dispatches `outbound-caller` into the caller's room, which dials the human (a second
-sipp); when the human answers, both agents leave and the two people keep talking.
+sipp) who is busy, unavailable, loops or never answers: the caller is offered a callback and the
+qualifier's log says why. The successful hand-offs are in test_warm_transfer.py (the default,
+`handoff: warm`) and test_direct_handoff.py.
 """
 
 from __future__ import annotations
@@ -11,54 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
-import time
 from pathlib import Path
 
 import pytest
-from livekit import api, rtc
+from livekit import api
 
-from switchboard.stack.stack import Stack
 from tests.integration.callflow.conftest import (
     CALLED,
-    DEPARTURE_TIMEOUT,
-    HUMAN_NUMBER,
     CallFlowSystem,
 )
+from tests.integration.callflow.observe import agent_names, caller_room, participants
 from tests.support.participants import eventually
 from tests.support.sipp import (
     Sipp,
     start_dtmf_caller,
     start_ringing_uas,
-    start_talking_uas,
     start_uas,
 )
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(240)]
-
-AGENT = api.ParticipantInfo.Kind.AGENT
-SIP = api.ParticipantInfo.Kind.SIP
-
-
-async def _participants(lkapi: api.LiveKitAPI, room: str) -> list[api.ParticipantInfo]:
-    response = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-    return list(response.participants)
-
-
-async def _caller_room(lkapi: api.LiveKitAPI, caller: str) -> str:
-    found: list[str] = []
-
-    async def exists() -> bool:
-        rooms = await lkapi.room.list_rooms(api.ListRoomsRequest())
-        found[:] = [r.name for r in rooms.rooms if r.name.startswith(f"call_{caller}_")]
-        return bool(found)
-
-    await eventually(exists, timeout=20)
-    return found[0]
-
-
-def _agent_names(participants: list[api.ParticipantInfo]) -> list[str]:
-    return sorted(p.attributes.get("lk.agent_name", "") for p in participants if p.kind == AGENT)
 
 
 class AgentWatch:
@@ -74,9 +47,9 @@ class AgentWatch:
     async def _run(self) -> None:
         while True:
             try:
-                participants = await _participants(self.lkapi, self.room)
-                self.agents_seen.update(_agent_names(participants))
-                for p in participants:
+                people = await participants(self.lkapi, self.room)
+                self.agents_seen.update(agent_names(people))
+                for p in people:
                     if p.attributes.get("lk.agent_name") == "qualifier":
                         self.qualifier = dict(p.attributes)
                 dispatches = await self.lkapi.agent_dispatch.list_dispatch(room_name=self.room)
@@ -88,109 +61,6 @@ class AgentWatch:
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-
-
-async def _audio_levels(stack: Stack, room: str, identities: list[str]) -> dict[str, float]:
-    """RMS of what each identity sends, heard by a hidden recorder that keeps nobody's room open."""
-    grant = api.VideoGrants(
-        room_join=True, room=room, hidden=True, recorder=True, can_publish=False
-    )
-    token = (
-        api.AccessToken(stack.config.api_key, stack.config.api_secret)
-        .with_identity("monitor")
-        .with_grants(grant)
-        .to_jwt()
-    )
-    listener = rtc.Room()
-    levels = {identity: 0.0 for identity in identities}
-    tasks: list[asyncio.Task[None]] = []
-
-    async def measure(track: rtc.Track, identity: str) -> None:
-        stream = rtc.AudioStream(track, sample_rate=8000, num_channels=1)
-        async for event in stream:
-            samples = event.frame.data
-            if len(samples):
-                rms = math.sqrt(sum(s * s for s in samples) / len(samples))
-                levels[identity] = max(levels[identity], rms)
-
-    def on_track(
-        track: rtc.Track, _pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
-    ) -> None:
-        if track.kind == rtc.TrackKind.KIND_AUDIO and p.identity in levels:
-            tasks.append(asyncio.create_task(measure(track, p.identity)))
-
-    listener.on("track_subscribed", on_track)
-    await listener.connect(stack.config.url, token)
-    try:
-        await asyncio.sleep(6)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await listener.disconnect()
-    return levels
-
-
-async def test_qualified_caller_is_handed_to_the_human_and_the_ai_leaves(
-    callflow: CallFlowSystem, callflow_api: api.LiveKitAPI
-) -> None:
-    stack, lkapi = callflow.stack, callflow_api
-    caller = "+15551230001"
-    human = start_talking_uas(
-        callflow.workdir, stack.config.node_ip, port=callflow.human_port, hold_ms=25000
-    )
-    phone = start_dtmf_caller(
-        callflow.workdir, stack.config.node_ip, stack.config.sip_address,
-        caller=caller, called=CALLED, digit="1", presses=16, hold_ms=30000,
-    )  # fmt: skip
-    watch: AgentWatch | None = None
-    try:
-        room = await _caller_room(lkapi, caller)
-        watch = AgentWatch(lkapi, room)
-
-        async def human_in_room() -> bool:
-            return any(
-                p.attributes.get("sip.phoneNumber") == HUMAN_NUMBER
-                and p.attributes.get("sip.callStatus") == "active"
-                for p in await _participants(lkapi, room)
-            )
-
-        await eventually(human_in_room, timeout=90)
-
-        async def no_agent_left() -> bool:
-            return not _agent_names(await _participants(lkapi, room))
-
-        await eventually(no_agent_left, timeout=30)
-        left_at = time.monotonic()
-        sip_people = [p for p in await _participants(lkapi, room) if p.kind == SIP]
-        assert sorted(p.attributes["sip.phoneNumber"] for p in sip_people) == sorted(
-            [caller, HUMAN_NUMBER]
-        )
-        assert [p.kind for p in await _participants(lkapi, room)] == [SIP, SIP]
-
-        levels = await _audio_levels(stack, room, [p.identity for p in sip_people])
-        assert all(level > 100 for level in levels.values()), levels  # both directions carry audio
-
-        await asyncio.sleep(max(0.0, 2 * DEPARTURE_TIMEOUT - (time.monotonic() - left_at)))
-        rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
-        assert [r.name for r in rooms.rooms] == [room], "the room stays open for the humans"
-
-        assert watch.agents_seen == {"qualifier", "outbound-caller"}
-        assert watch.dispatches_seen == {"qualifier", "outbound-caller"}  # never the unnamed ""
-        assert callflow.unnamed.jobs(room) == []
-
-        await asyncio.to_thread(human.wait_exit, 60)
-        await asyncio.to_thread(phone.wait_exit, 60)
-
-        async def closed() -> bool:
-            rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
-            return not rooms.rooms
-
-        await eventually(closed, timeout=DEPARTURE_TIMEOUT + 15)
-    finally:
-        if watch is not None:
-            await watch.stop()
-        phone.stop()
-        human.stop()
 
 
 RINGING = 180  # the human's phone rings until the target's ringing timeout (8 s) ends the call
@@ -240,7 +110,7 @@ async def test_human_unreachable_caller_gets_the_callback_offer_and_the_reason_i
     )  # fmt: skip
     watch: AgentWatch | None = None
     try:
-        room = await _caller_room(lkapi, caller)
+        room = await caller_room(lkapi, caller)
         watch = AgentWatch(lkapi, room)
 
         async def fell_back() -> bool:

@@ -210,3 +210,24 @@ def test_fallback_message_depends_on_outcome() -> None:
     fallback = parse_config(MINIMAL).transfer.fallback
     assert fallback.message_for("busy") == fallback.callback_say
     assert fallback.message_for("loop_detected") == fallback.otherwise_say
+
+
+def test_targets_default_to_a_warm_handoff_and_voicemail_gets_a_callback() -> None:
+    config = parse_config(MINIMAL + "transfer:\n  targets:\n    sales: {display_name: Sales}\n")
+    target = config.transfer.targets["sales"]
+    assert (target.handoff, target.decision_seconds) == ("warm", 45)
+    assert (
+        config.transfer.fallback.message_for("no_decision") == config.transfer.fallback.callback_say
+    )
+    assert config.transfer.hold.tones_hz == [440.0, 554.0]
+
+
+def test_handoff_must_be_warm_or_direct() -> None:
+    text = MINIMAL + ("transfer:\n  targets:\n    sales: {display_name: Sales, handoff: cold}\n")
+    (found,) = problems(text)
+    assert found.startswith("agents.yaml:9: transfer.targets.sales.handoff")
+
+
+def test_hold_tones_must_be_audible_frequencies() -> None:
+    (found,) = problems(MINIMAL + "transfer:\n  hold: {tones_hz: [10]}\n")
+    assert "transfer.hold.tones_hz" in found

@@ -49,3 +49,13 @@ def test_callee_identity() -> None:
     assert job.callee_identity("AJ_abcdefghijkl") == "human-sales-efghijkl"
     named = job.model_copy(update={"human_identity": "desk-1"})
     assert named.callee_identity("AJ_x") == "desk-1"
+
+
+def test_jobs_without_a_handoff_connect_directly_and_warm_ones_say_so() -> None:
+    plain = OutboundCallJob.parse('{"number": "+1555", "sip_trunk_id": "ST"}')
+    assert plain.handoff == "direct"
+    warm = OutboundCallJob(number="+1555", sip_trunk_id="ST", handoff="warm", decision_seconds=20)
+    assert json.loads(warm.to_metadata())["handoff"] == "warm"
+    assert OutboundCallJob.parse(warm.to_metadata()).decision_seconds == 20
+    with pytest.raises(JobMetadataError, match="handoff"):
+        OutboundCallJob.parse('{"number": "+1555", "sip_trunk_id": "ST", "handoff": "cold"}')

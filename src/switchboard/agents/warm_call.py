@@ -1,0 +1,186 @@
+"""The outbound-caller's warm transfer: dial the human into the caller's room, brief them in
+private while the caller is on hold, connect the two when the human accepts.
+
+The qualifier keeps the caller on hold (its tracks audible to the caller only); this agent's
+tracks are audible to the human only, and ``switchboard.handoff.warm_transfer`` keeps caller and
+human unsubscribed from each other until the human accepts (DTMF 1, "accept"; 2 / "decline").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+from livekit import rtc
+from livekit.agents import JobContext
+
+from switchboard.agents import attributes as attr
+from switchboard.agents.briefing import BriefingDialogue, BriefingTurn, Decision
+from switchboard.agents.config import AgentsConfig
+from switchboard.agents.conversation import Conversation, Timer, spawn
+from switchboard.agents.jobs import OutboundCallJob
+from switchboard.agents.providers import providers_for_job
+from switchboard.handoff import DialError, TransferOutcome, WarmTransferResult, warm_transfer
+
+logger = logging.getLogger("switchboard.agents")
+
+DEADLINE_MARGIN_SECONDS = 15.0
+"""Added to the ringing timeout for the whole dial request."""
+GOODBYE_SECONDS = 4.0
+"""How long the last line to the human may play before the agent leaves."""
+_EXPLANATIONS = {
+    TransferOutcome.DECLINED: "the human declined the call",
+    TransferOutcome.NO_DECISION: (
+        "the human answered but never accepted (voicemail, or nobody listening)"
+    ),
+    TransferOutcome.CALLER_LEFT: "the caller hung up while the human was being reached",
+}
+
+
+class WarmCall:
+    """One warm transfer, run by the outbound-caller inside the caller's room."""
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        config: AgentsConfig,
+        publisher: attr.AttributePublisher,
+        job: OutboundCallJob,
+    ) -> None:
+        self._ctx = ctx
+        self._config = config
+        self._publisher = publisher
+        self._job = job
+        self._callee = job.callee_identity(ctx.job.id)
+        self._briefing = HumanBriefing(ctx, config, job.brief)
+
+    async def run(self) -> None:
+        role = self._config.transfer.human.attribute
+        await self._publisher.publish(
+            {
+                attr.STATE: "dialing",
+                attr.TRANSFER: "dialing",
+                attr.CALLEE: self._callee,
+                attr.TARGET: self._job.target,
+            }
+        )
+        # Start the briefing's session before dialing: it costs a second of CPU that would
+        # otherwise delay isolating the caller from the human and the brief itself.
+        await self._briefing.prepare(self._callee)
+        result = await warm_transfer(
+            self._ctx.room,
+            self._ctx.api,
+            caller_identity=self._job.caller_identity,
+            trunk_id=self._job.sip_trunk_id,
+            number=self._job.number,
+            human_identity=self._callee,
+            decide=self._brief,
+            human_name=self._job.display_name,
+            attributes={role.name: role.value} if role else None,
+            ringing_timeout=self._job.ringing_timeout_seconds,
+            dial_deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
+            decision_timeout=self._job.decision_seconds,
+        )
+        await self._report(result)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._briefing.conversation.finish_speaking(), GOODBYE_SECONDS)
+        self._ctx.shutdown(reason=f"warm transfer: {result.reason}")
+
+    async def _report(self, result: WarmTransferResult) -> None:
+        timings = _relative_ms(result.timings)
+        if result.outcome is TransferOutcome.CONNECTED:
+            await self._publisher.publish(
+                {attr.STATE: "done", attr.RESULT: "answered", attr.TRANSFER: "connected",
+                 attr.TIMINGS: timings}
+            )  # fmt: skip
+            return
+        error = result.error
+        status = ""
+        if isinstance(error, DialError) and error.sip_status_code:
+            status = f"{error.sip_status_code} {error.sip_status}"
+        explanation = str(error) if error is not None else _EXPLANATIONS[result.outcome]
+        await self._publisher.publish(
+            {
+                attr.STATE: "failed",
+                attr.RESULT: result.reason,
+                attr.TRANSFER: result.reason,
+                attr.SIP_STATUS: status,
+                attr.ERROR: explanation,
+                attr.TIMINGS: timings,
+            }
+        )
+        logger.warning(
+            "warm transfer failed",
+            extra={"room": self._ctx.room.name, "outcome": result.reason, "error": explanation},
+        )
+
+    async def _brief(self, human: rtc.RemoteParticipant) -> bool | None:
+        """Tell the human who is waiting; True when they accept, False/None otherwise."""
+        await self._publisher.publish({attr.STATE: "briefing", attr.TRANSFER: "briefing"})
+        decision = await self._briefing.run(human)
+        if decision is Decision.ACCEPTED:
+            await self._publisher.publish({attr.TRANSFER: "accepted"})
+            return True
+        return False if decision is Decision.DECLINED else None
+
+
+class HumanBriefing:
+    """Plays the brief to the human and waits for accept / decline (keypad, text or speech)."""
+
+    def __init__(self, ctx: JobContext, config: AgentsConfig, brief: str) -> None:
+        self._config = config
+        self._dialogue = BriefingDialogue(config.outbound_caller, brief)
+        self._decided: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._silence = Timer()
+        self._lock = asyncio.Lock()
+        self.conversation = Conversation(
+            ctx,
+            providers_for_job(config.speech, ctx.room.name),
+            on_text=lambda text: self._step(lambda: self._dialogue.hear(text)),
+            on_digit=lambda digit: self._step(lambda: self._dialogue.press(digit)),
+            on_close=self._closed,
+        )
+
+    async def prepare(self, identity: str) -> None:
+        """Start listening for ``identity`` (not dialed yet)."""
+        await self.conversation.start_for(identity, sip=True)
+
+    async def run(self, human: rtc.RemoteParticipant) -> Decision:
+        """Brief ``human`` (after ``prepare``) and wait for their decision."""
+        await self._step(self._dialogue.start)
+        try:
+            return await self._decided
+        finally:
+            self._silence.cancel()
+
+    async def _step(self, step: Callable[[], BriefingTurn]) -> None:
+        async with self._lock:
+            turn = step()
+            self.conversation.say(turn.say)
+            if turn.decision is not Decision.PENDING:
+                self._silence.cancel()
+                if not self._decided.done():
+                    self._decided.set_result(turn.decision)
+            elif turn.say:
+                self._silence.arm(0, self._wait_for_answer)
+
+    async def _wait_for_answer(self) -> None:
+        await self.conversation.finish_speaking()
+        await asyncio.sleep(self._config.timeouts.answer_seconds)
+        spawn(self._step(self._dialogue.silence))
+
+    async def _closed(self, _reason: str) -> None:
+        if not self._decided.done():
+            self._decided.set_result(Decision.UNCLEAR)
+
+
+def _relative_ms(timings: dict[str, float]) -> str:
+    """Step times as milliseconds after dialing started, as compact JSON."""
+    start = timings.get("dialing", 0.0)
+    return json.dumps(
+        {step: round((at - start) * 1000) for step, at in timings.items()},
+        separators=(",", ":"),
+    )
