@@ -19,7 +19,7 @@ def agent_names(people: list[api.ParticipantInfo]) -> list[str]:
     return sorted(p.attributes.get("lk.agent_name", "") for p in people if p.kind == AGENT)
 
 
-async def caller_room(lkapi: api.LiveKitAPI, caller: str, timeout: float = 20) -> str:
+async def caller_room(lkapi: api.LiveKitAPI, caller: str, timeout: float = 60) -> str:
     """The room the seed dispatch rule made for ``caller``'s call (``call_<number>_<id>``)."""
     found: list[str] = []
 

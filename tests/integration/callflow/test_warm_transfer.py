@@ -110,6 +110,14 @@ class RoomTimeline:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
+async def _end_calls(lkapi: api.LiveKitAPI, room: str) -> None:
+    """End a failed test's calls while its phones still answer BYE: livekit-sip retransmits an
+    unanswered BYE for half a minute, into the next test's phone on the same port."""
+    with contextlib.suppress(api.TwirpError):
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+        await asyncio.sleep(1)
+
+
 def _levels(chunks: list[Chunk], start: float, end: float) -> dict[float, float]:
     return {
         hz: round(tone_level(chunks, hz, start, end), 3) for hz in (CALLER_HZ, HUMAN_HZ, HOLD_HZ)
@@ -209,6 +217,7 @@ async def test_human_accepts_then_caller_and_human_hear_each_other_and_every_ai_
     finally:
         if timeline is not None:
             await timeline.stop()
+            await _end_calls(lkapi, timeline.room)
         phone.stop()
         human.stop()
         at_caller.stop()
@@ -260,6 +269,7 @@ async def test_human_declines_or_never_decides_caller_is_back_with_the_qualifier
     finally:
         if timeline is not None:
             await timeline.stop()
+            await _end_calls(lkapi, timeline.room)
         phone.stop()
         human.stop()
         at_caller.stop()
