@@ -16,7 +16,12 @@ from typing import Any
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext, StopResponse, llm
 from livekit.agents.voice import SpeechHandle
-from livekit.agents.voice.room_io import RoomOptions, TextInputEvent, TextInputOptions
+from livekit.agents.voice.room_io import (
+    RoomOptions,
+    TextInputEvent,
+    TextInputOptions,
+    TextOutputOptions,
+)
 
 from switchboard.agents.providers import Providers
 
@@ -117,7 +122,9 @@ class Conversation:
             text_input=TextInputOptions(text_input_cb=self._text_input),
             audio_input=self._providers.stt is not None,
             audio_output=self._providers.tts is not None,
-            text_output=True,
+            # Unsynchronised transcripts: the synchroniser's speaking-rate analysis (numpy, on
+            # this loop) stalled it for seconds on a loaded machine, delaying our own work.
+            text_output=TextOutputOptions(sync_transcription=False),
             participant_identity=identity,
         )
         self._ctx.room.on("sip_dtmf_received", self._dtmf_received)

@@ -73,13 +73,12 @@ class Consultation:
         await self._set_subscribed(False)
 
     async def isolate_once_audible(self, within: float = 5.0, interval: float = 0.05) -> bool:
-        """After the answer: wait for the human's audio track, then isolate at once.
+        """Wait for the human's audio track to be published, then isolate at once.
 
-        The server publishes a SIP participant's track only when its first RTP arrives, about
-        a second after the answer, and the caller's livekit-sip subscribes to it right away;
-        its audio reaches the caller some 300 ms later. Polling here (the agent's events can
-        trail by more than that while it is busy) unsubscribes the caller before that.
-        Returns False if no audio track appeared ``within`` seconds.
+        Call it before the brief starts: speaking keeps an agent's loop busy (we measured
+        3.4 s stalls in livekit-agents' transcription timing on a loaded machine), and the
+        caller must be unsubscribed before the track's first audio reaches them. Returns
+        False if no audio track appeared ``within`` seconds.
         """
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -88,8 +87,21 @@ class Consultation:
                     await self.isolate()
                     return True
             await asyncio.sleep(interval)
-        await self.isolate()
         return False
+
+    async def guard_after_answer(self, seconds: float = 4.0, interval: float = 0.1) -> None:
+        """Right after the answer, isolate again every ``interval`` for ``seconds``.
+
+        The server publishes a SIP participant's track only when its first RTP arrives (one to
+        two seconds after the answer here), the caller's livekit-sip subscribes to it within
+        ~10 ms, and its audio reaches the caller ~150-300 ms later. Waiting for our own event
+        of that track let 160-460 ms of the human reach the caller on a loaded machine; an
+        unconditional unsubscribe every 100 ms closes that window whenever the track appears.
+        """
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await self.isolate()
+            await asyncio.sleep(interval)
 
     async def connect(self) -> None:
         """Let the two hear each other; stop isolating. Raises ``api.TwirpError`` on failure."""

@@ -137,13 +137,20 @@ async def _dial_and_decide(
         result.error = exc
         return
     result.timings["answered"] = time.monotonic()
-    await consultation.isolate()  # the human's livekit-sip subscribes to the caller now
-    await consultation.isolate_once_audible()  # and the caller's to the human's track
+    # The human's livekit-sip subscribes to the caller now, the caller's to the human's track
+    # once its media flows: keep both apart while the brief starts.
+    guard = asyncio.ensure_future(consultation.guard_after_answer())
+    await consultation.isolate()
+    await consultation.isolate_once_audible()  # before the brief keeps this loop busy
     human = await asyncio.wait_for(_participant(room, result.human_identity), 10)
     try:
         accepted = await asyncio.wait_for(decide(human), decision_timeout)
     except TimeoutError:
         accepted = None
+    finally:
+        guard.cancel()  # and wait, so no unsubscribe of it lands after connect()'s subscribe
+        with contextlib.suppress(asyncio.CancelledError):
+            await guard
     result.timings["decided"] = time.monotonic()
     if accepted is None:
         result.outcome = TransferOutcome.NO_DECISION

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,9 +154,18 @@ def _os_env() -> dict[str, str]:
     return dict(os.environ)
 
 
+@asynccontextmanager
+async def system_api(system: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
+    """A server API client for ``system``'s stack."""
+    config = system.stack.config
+    client = api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture
 async def callflow_api(callflow: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
-    stack = callflow.stack
-    client = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
-    yield client
-    await client.aclose()
+    async with system_api(callflow) as client:
+        yield client

@@ -21,6 +21,7 @@ from tests.integration.callflow.conftest import (
     HUMAN_NUMBER,
     CallFlowSystem,
     start_callflow_system,
+    system_api,
 )
 from tests.integration.callflow.observe import (
     SIP,
@@ -49,10 +50,8 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSystem]
 
 @pytest.fixture
 async def direct_api(direct: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
-    config = direct.stack.config
-    client = api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
-    yield client
-    await client.aclose()
+    async with system_api(direct) as client:
+        yield client
 
 
 async def test_human_answers_and_is_connected_at_once_and_the_ai_leaves(

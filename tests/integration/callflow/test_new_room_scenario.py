@@ -26,6 +26,7 @@ from tests.integration.callflow.conftest import (
     DEPARTURE_TIMEOUT,
     CallFlowSystem,
     start_callflow_system,
+    system_api,
 )
 from tests.support.participants import eventually
 from tests.support.sipp import start_dtmf_caller, start_talking_uas
@@ -61,10 +62,8 @@ def new_room_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlow
 
 @pytest.fixture
 async def lkapi(new_room_flow: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
-    config = new_room_flow.stack.config
-    client = api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
-    yield client
-    await client.aclose()
+    async with system_api(new_room_flow) as client:
+        yield client
 
 
 async def _participants(lkapi: api.LiveKitAPI, room: str) -> list[api.ParticipantInfo]:

@@ -24,6 +24,7 @@ from tests.integration.callflow.conftest import (
     HUMAN_NUMBER,
     CallFlowSystem,
     start_callflow_system,
+    system_api,
 )
 from tests.integration.callflow.observe import AGENT, caller_room, participants, room_open
 from tests.support.participants import eventually
@@ -57,10 +58,8 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSystem]:
 
 @pytest.fixture
 async def warm_api(warm: CallFlowSystem) -> AsyncIterator[api.LiveKitAPI]:
-    config = warm.stack.config
-    client = api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
-    yield client
-    await client.aclose()
+    async with system_api(warm) as client:
+        yield client
 
 
 class RoomTimeline:
