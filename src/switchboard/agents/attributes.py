@@ -41,6 +41,11 @@ REPRESENTATIVE = "switchboard.representative"
 """Outbound-caller in representative mode: identity of the representative who took over."""
 
 
+def failure(outcome: str, explanation: str, sip_status: str = "") -> dict[str, str]:
+    """What an outbound-caller publishes when its call did not reach (or keep) the human."""
+    return {STATE: "failed", RESULT: outcome, SIP_STATUS: sip_status, ERROR: explanation}
+
+
 class AttributePublisher:
     """Publishes changed attributes on the agent's participant, in order, and logs each change."""
 

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from switchboard.agents.config import REPRESENTATIVE, Human
 from switchboard.errors import SwitchboardError
 
+DIAL_SETUP_SECONDS = 15.0
+"""Added to the ringing timeout: the INVITE's setup before the phone rings, and the answer."""
+
 
 class JobMetadataError(SwitchboardError):
     """A job's metadata is not the JSON the agent expects."""
@@ -72,6 +75,11 @@ class OutboundCallJob(BaseModel):
 
     def to_metadata(self) -> str:
         return json.dumps(self.model_dump(exclude_defaults=True), separators=(",", ":"))
+
+    @property
+    def dial_deadline(self) -> float:
+        """Seconds for the whole dial request: the ringing timeout plus a margin for setup."""
+        return self.ringing_timeout_seconds + DIAL_SETUP_SECONDS
 
     def callee_identity(self, job_id: str) -> str:
         return self.human_identity or f"human-{self.target or 'callee'}-{job_id[-8:]}"

@@ -19,6 +19,7 @@ from livekit.agents import AgentServer, JobContext
 from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import spawn
+from switchboard.agents.dial_failure import report_dial_failure
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
 from switchboard.agents.representative_call import RepresentativeCall
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
@@ -30,8 +31,6 @@ logger = logging.getLogger("switchboard.agents")
 AGENT_NAME = "outbound-caller"
 ANSWERED_GRACE_SECONDS = 5.0
 """After the callee answered, how long to wait for them to count as the human before leaving."""
-DEADLINE_MARGIN_SECONDS = 15.0
-"""Added to the ringing timeout for the whole dial request."""
 
 
 def build_server(settings: WorkerSettings | None = None) -> AgentServer:
@@ -106,7 +105,7 @@ class OutboundCall:
                 name=self._job.display_name,
                 attributes=dict([role]) if role else None,
                 ringing_timeout=self._job.ringing_timeout_seconds,
-                deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
+                deadline=self._job.dial_deadline,
             )
         except DialError as exc:
             if self._caller_left:
@@ -146,17 +145,4 @@ class OutboundCall:
         logger.info("human joined", extra={"room": self._ctx.room.name, "human": human.identity})
 
     async def _failed(self, error: DialError) -> None:
-        status = f"{error.sip_status_code} {error.sip_status}" if error.sip_status_code else ""
-        await self._publisher.publish(
-            {
-                attr.STATE: "failed",
-                attr.RESULT: error.outcome,
-                attr.SIP_STATUS: status,
-                attr.ERROR: str(error),
-            }
-        )
-        logger.warning(
-            "dial failed",
-            extra={"room": self._ctx.room.name, "outcome": error.outcome, "error": str(error)},
-        )
-        self._ctx.shutdown(reason=f"dial failed: {error.outcome}")
+        await report_dial_failure(self._ctx, self._publisher, error)

@@ -21,6 +21,7 @@ from livekit.agents import JobContext
 from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
+from switchboard.agents.dial_failure import report_dial_failure
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import DialError, dial, leave_when_human_joins
@@ -31,8 +32,6 @@ CALLEE_ROLE = "customer"
 """``switchboard.role`` of the dialed participant, so it never passes for the representative."""
 CALLER_LINE_WAIT_SECONDS = 30.0
 """Calling the caller back: how long to wait for their first call to end before dialing anyway."""
-DEADLINE_MARGIN_SECONDS = 15.0
-"""Added to the ringing timeout for the whole dial request."""
 
 
 class RepresentativeCall:
@@ -75,7 +74,7 @@ class RepresentativeCall:
                 identity=self._callee,
                 attributes={"switchboard.role": CALLEE_ROLE},
                 ringing_timeout=self._job.ringing_timeout_seconds,
-                deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
+                deadline=self._job.dial_deadline,
             )
         except DialError as exc:
             await self._failed(exc)
@@ -184,20 +183,7 @@ class RepresentativeCall:
 
     async def _failed(self, error: DialError) -> None:
         self._done = True
-        status = f"{error.sip_status_code} {error.sip_status}" if error.sip_status_code else ""
-        await self._publisher.publish(
-            {
-                attr.STATE: "failed",
-                attr.RESULT: error.outcome,
-                attr.SIP_STATUS: status,
-                attr.ERROR: str(error),
-            }
-        )
-        logger.warning(
-            "dial failed",
-            extra={"room": self._ctx.room.name, "outcome": error.outcome, "error": str(error)},
-        )
-        self._ctx.shutdown(reason=f"dial failed: {error.outcome}")
+        await report_dial_failure(self._ctx, self._publisher, error)
 
 
 async def _ignore(_: str) -> None:

@@ -23,12 +23,10 @@ from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
-from switchboard.handoff import DialError, TransferOutcome, WarmTransferResult, warm_transfer
+from switchboard.handoff import TransferOutcome, WarmTransferResult, warm_transfer
 
 logger = logging.getLogger("switchboard.agents")
 
-DEADLINE_MARGIN_SECONDS = 15.0
-"""Added to the ringing timeout for the whole dial request."""
 GOODBYE_SECONDS = 4.0
 """How long the last line to the human may play before the agent leaves."""
 _EXPLANATIONS = {
@@ -81,7 +79,7 @@ class WarmCall:
             human_name=self._job.display_name,
             attributes={role.name: role.value} if role else None,
             ringing_timeout=self._job.ringing_timeout_seconds,
-            dial_deadline=self._job.ringing_timeout_seconds + DEADLINE_MARGIN_SECONDS,
+            dial_deadline=self._job.dial_deadline,
             decision_timeout=self._job.decision_seconds,
         )
         await self._report(result)
@@ -98,19 +96,11 @@ class WarmCall:
             )  # fmt: skip
             return
         error = result.error
-        status = ""
-        if isinstance(error, DialError) and error.sip_status_code:
-            status = f"{error.sip_status_code} {error.sip_status}"
         explanation = str(error) if error is not None else _EXPLANATIONS[result.outcome]
+        status = error.status_line if error is not None else ""
         await self._publisher.publish(
-            {
-                attr.STATE: "failed",
-                attr.RESULT: result.reason,
-                attr.TRANSFER: result.reason,
-                attr.SIP_STATUS: status,
-                attr.ERROR: explanation,
-                attr.TIMINGS: timings,
-            }
+            attr.failure(result.reason, explanation, status)
+            | {attr.TRANSFER: result.reason, attr.TIMINGS: timings}
         )
         logger.warning(
             "warm transfer failed",

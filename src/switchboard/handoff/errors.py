@@ -39,6 +39,11 @@ class DialError(SwitchboardError):
             self.fix = fix
         super().__init__(self._render())
 
+    @property
+    def status_line(self) -> str:
+        """``486 Busy Here``, or empty when no SIP status came back."""
+        return f"{self.sip_status_code} {self.sip_status}" if self.sip_status_code else ""
+
     def _render(self) -> str:
         code = self.sip_status_code
         head = f"SIP {code} {self.sip_status}" if code is not None else self.sip_status

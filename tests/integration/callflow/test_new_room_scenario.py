@@ -242,7 +242,13 @@ async def test_caller_is_called_back_in_a_new_room_and_the_representative_takes_
         await eventually(customer_answered, timeout=60)
         sip = [p for p in await _participants(lkapi, new_room) if p.kind == SIP]
         assert [p.attributes.get("sip.phoneNumber") for p in sip] == [caller]  # called back
-        times["ringing"] = watch.first_seen[sip[0].identity]
+        callee = sip[0].identity
+
+        async def watched() -> bool:  # the watch polls on its own clock; let it catch up
+            return callee in watch.first_seen
+
+        await eventually(watched, timeout=5)
+        times["ringing"] = watch.first_seen[callee]
 
         async def greeted() -> bool:
             return any(GREETING in text for _, text in monitor.lines)

@@ -175,3 +175,8 @@ def test_ringing_timeout_is_no_answer() -> None:
     assert type(error) is NoAnswer
     assert error.outcome == "no_answer"
     assert str(error).startswith("Ringing Timeout: the callee did not pick up")
+
+
+def test_status_line_names_the_sip_answer_or_is_empty() -> None:
+    assert dial_error_for_status(486, "Busy Here").status_line == "486 Busy Here"
+    assert DialTimeout(detail="no final answer").status_line == ""
