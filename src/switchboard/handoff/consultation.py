@@ -72,6 +72,21 @@ class Consultation:
         """Unsubscribe each of the two from the other's audio (what is known of it now)."""
         await self._set_subscribed(False)
 
+    async def set_caller_hearing(self, hearing: bool) -> None:
+        """Server-side ``can_subscribe`` of the caller: off, the caller receives no audio at all
+        (its other permissions are kept); back on, the server resubscribes it to what it wants,
+        less what ``isolate`` took away (livekit ``ParticipantImpl.SetPermission``)."""
+        request = api.RoomParticipantIdentity(room=self._room.name, identity=self._caller)
+        info = await self._lkapi.room.get_participant(request)
+        permission = api.ParticipantPermission()
+        permission.CopyFrom(info.permission)
+        permission.can_subscribe = hearing
+        await self._lkapi.room.update_participant(
+            api.UpdateParticipantRequest(
+                room=self._room.name, identity=self._caller, permission=permission
+            )
+        )
+
     async def isolate_once_audible(self, within: float = 5.0, interval: float = 0.05) -> bool:
         """Wait for the human's audio track to be published, then isolate at once.
 

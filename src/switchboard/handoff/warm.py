@@ -140,8 +140,7 @@ async def _dial_and_decide(
     # The human's livekit-sip subscribes to the caller now, the caller's to the human's track
     # once its media flows: keep both apart while the brief starts.
     guard = asyncio.ensure_future(consultation.guard_after_answer())
-    await consultation.isolate()
-    await consultation.isolate_once_audible()  # before the brief keeps this loop busy
+    await _isolate_after_answer(consultation)
     human = await asyncio.wait_for(_participant(room, result.human_identity), 10)
     try:
         accepted = await asyncio.wait_for(decide(human), decision_timeout)
@@ -161,6 +160,35 @@ async def _dial_and_decide(
     await consultation.connect()
     result.timings["connected"] = time.monotonic()
     result.outcome = TransferOutcome.CONNECTED
+
+
+LIVEKIT_SIP_SUBSCRIBE_SECONDS = 0.3
+"""After the server publishes the callee's track, the caller's livekit-sip asks to subscribe to
+it within ~10 ms; our unsubscribe must come after that request to be the one that counts."""
+
+
+async def _isolate_after_answer(consultation: Consultation) -> None:
+    """Keep the callee's first words from the caller without a gap in between.
+
+    The server publishes the callee's track about a second after the answer, and the caller's
+    livekit-sip subscribes at once; an unsubscribe racing that let 20-160 ms of the callee
+    through. So the caller hears nothing (``can_subscribe`` off) from the answer until the
+    track exists and our unsubscribe has followed livekit-sip's subscribe, ~1.3 s in which
+    its hold audio pauses. Runs before the brief keeps this agent's loop busy.
+    """
+    await consultation.isolate()  # the callee's livekit-sip subscribes to everything now
+    try:
+        await consultation.set_caller_hearing(False)
+    except api.TwirpError as exc:  # the caller left: nothing to protect
+        logger.warning("could not pause the caller's audio", extra={"error": str(exc)})
+        return
+    try:
+        if await consultation.isolate_once_audible():
+            await asyncio.sleep(LIVEKIT_SIP_SUBSCRIBE_SECONDS)
+            await consultation.isolate()
+    finally:
+        with contextlib.suppress(api.TwirpError):
+            await consultation.set_caller_hearing(True)
 
 
 async def _participant(room: rtc.Room, identity: str) -> rtc.RemoteParticipant:
