@@ -513,34 +513,32 @@ def write_readme(markdown: str, command: str, elapsed: float) -> None:
 
 
 EXPLANATION = """
-What the figures say (5 calls per mode, one after the other, on a 2-core machine that other
-integration runs shared, load average 6–7; the max of 5 is the worst call; three earlier runs the
-same day gave accept → connected p50 1300 (one call), 362 and 484 ms, max 670 and 1543 ms):
+What the figures say (5 calls per mode, one after the other, on an otherwise idle 2-core machine;
+the max of 5 is the worst call; runs earlier the same day on a machine shared with other
+integration runs, load average 6–7, gave accept → connected p50 338–484 ms, max 670–1543 ms):
 
-* **Accept → connected** is met in this run, not in every run under this load: one earlier run
-  had a 1.5 s call, where the outbound-caller's event loop was blocked for up to 2.8 s around the
-  key press (`dtmf` → `consultation connected` 1.08 s). The key press reaches the outbound-caller
-  within a few ms; it publishes `accepted` and `Consultation.connect()` subscribes both ways
-  (`UpdateSubscriptions`), ~0.2 s together; livekit-sip then brings the human's audio to the
-  caller's phone in ~0.15 s. The spread is the agent's CPU, not the network.
+* **Accept → connected**: the key press reaches the outbound-caller within a few ms; it
+  publishes `accepted` and `Consultation.connect()` subscribes both ways (`UpdateSubscriptions`),
+  ~0.12 s together; livekit-sip then brings the human's audio to the caller's phone in ~0.18 s.
+  Under load the agent's event loop is the spread (one loaded run: a 1.5 s call, the loop
+  blocked 2.8 s around the key press), not the network.
 * **Direct baseline.** With `handoff: direct` the caller's phone gets the human's audio ~1.2 s
-  after the 200 OK in every call: livekit-sip subscribing the caller's leg to the human's new
-  track and starting its media (the human's audio leaks to the caller at about the same delay in
-  the warm flow, below). The warm flow pays that during the briefing, so at accept only the
-  re-subscription remains: about a quarter of the direct hand-off at p50.
+  after the 200 OK in every call: the server publishes the callee's track on its first RTP and
+  livekit-sip subscribes the caller's leg to it. The warm flow pays that during the briefing, so
+  at accept only the re-subscription remains: about a quarter of the direct hand-off.
+* **Privacy**: 0 packets of the human's tone reached the caller before the key press. Earlier
+  runs of this benchmark found 4–74 leaked packets per 5 calls (0.16–1.0 s at a time, starting
+  1.3–1.9 s after the answer) while the isolation reacted to events or polled; the caller's
+  `can_subscribe` is now off from the answer until the callee's track is unsubscribed
+  (docs/handoff.md, step 3).
 * **Decided → ringing**: the outbound-caller's dispatch, job start, briefing session (warm) and
-  `CreateSIPParticipant`, ~0.7–1.2 s; the first call on a fresh system is cold (3.5 s).
+  `CreateSIPParticipant`, ~0.7–0.8 s (a first call on a freshly started system can take 3–5 s).
   **Ringing → answered** is ~0 because sipp answers at once; a real phone adds its ringing.
-* **Connected → AI gone**: warm, ~0.8 s after the caller hears the human (hold stopped,
+* **Connected → AI gone**: warm, ~0.75 s after the caller hears the human (hold stopped,
   `transferred`, both agents `ctx.shutdown()`). Direct: the qualifier leaves once "connecting you
-  now" is said, here as the human's audio arrived (earlier runs: 0.2–0.8 s before it).
-* **Privacy defect found here**: in 3 of 5 warm calls the caller received the human's tone
-  during the briefing, for 0.16–1.0 s starting 1.3–1.9 s after the answer (74 packets in all;
-  earlier runs: 4 and 22). livekit-sip's own subscription of the caller to the human's track
-  landed after the `Consultation`'s isolation passes. The integration test averages quarter
-  seconds; per 20 ms packet it is plain.
+  now" is said, about when the human's audio arrives.
 * The qualifier's `transferring` log line precedes the 50 ms `ListParticipants` poll seeing it by
-  20–130 ms: the log and poll clocks agree.
+  20–80 ms: the log and poll clocks agree.
 """
 
 
@@ -576,7 +574,11 @@ def main() -> None:
     print(result.markdown)
     print(f"\n{machine()}; {'; '.join(result.summary)}; total {elapsed:.0f} s", file=sys.stderr)
     if args.readme:
-        write_readme(result.markdown, "make bench", elapsed)
+        write_readme(
+            result.markdown,
+            "scripts/netns-run .venv/bin/python bench/bench_handoff.py --readme",
+            elapsed,
+        )
 
 
 if __name__ == "__main__":
