@@ -519,7 +519,7 @@ integration runs, load average 6–7, gave accept → connected p50 338–484 ms
 
 * **Accept → connected**: the key press reaches the outbound-caller within a few ms; it
   publishes `accepted` and `Consultation.connect()` subscribes both ways (`UpdateSubscriptions`),
-  ~0.12 s together; livekit-sip then brings the human's audio to the caller's phone in ~0.18 s.
+  ~0.1 s together; livekit-sip then brings the human's audio to the caller's phone in ~0.18 s.
   Under load the agent's event loop is the spread (one loaded run: a 1.5 s call, the loop
   blocked 2.8 s around the key press), not the network.
 * **Direct baseline.** With `handoff: direct` the caller's phone gets the human's audio ~1.2 s

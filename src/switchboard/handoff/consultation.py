@@ -104,20 +104,6 @@ class Consultation:
             await asyncio.sleep(interval)
         return False
 
-    async def guard_after_answer(self, seconds: float = 4.0, interval: float = 0.1) -> None:
-        """Right after the answer, isolate again every ``interval`` for ``seconds``.
-
-        The server publishes a SIP participant's track only when its first RTP arrives (one to
-        two seconds after the answer here), the caller's livekit-sip subscribes to it within
-        ~10 ms, and its audio reaches the caller ~150-300 ms later. Waiting for our own event
-        of that track let 160-460 ms of the human reach the caller on a loaded machine; an
-        unconditional unsubscribe every 100 ms closes that window whenever the track appears.
-        """
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await self.isolate()
-            await asyncio.sleep(interval)
-
     async def connect(self) -> None:
         """Let the two hear each other; stop isolating. Raises ``api.TwirpError`` on failure."""
         self.close()

@@ -139,17 +139,12 @@ async def _dial_and_decide(
     result.timings["answered"] = time.monotonic()
     # The human's livekit-sip subscribes to the caller now, the caller's to the human's track
     # once its media flows: keep both apart while the brief starts.
-    guard = asyncio.ensure_future(consultation.guard_after_answer())
     await _isolate_after_answer(consultation)
     human = await asyncio.wait_for(_participant(room, result.human_identity), 10)
     try:
         accepted = await asyncio.wait_for(decide(human), decision_timeout)
     except TimeoutError:
         accepted = None
-    finally:
-        guard.cancel()  # and wait, so no unsubscribe of it lands after connect()'s subscribe
-        with contextlib.suppress(asyncio.CancelledError):
-            await guard
     result.timings["decided"] = time.monotonic()
     if accepted is None:
         result.outcome = TransferOutcome.NO_DECISION

@@ -260,8 +260,13 @@ async def test_caller_is_called_back_in_a_new_room_and_the_representative_takes_
         )
         dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=new_room)
         assert [d.agent_name for d in dispatches] == ["outbound-caller"]
+
+        async def waiting() -> bool:  # the watch polls on its own clock; let it catch up
+            state = watch.agents.get("outbound-caller", {}).get("switchboard.state")
+            return state == "waiting_for_representative"
+
+        await eventually(waiting, timeout=10)
         agent = watch.agents["outbound-caller"]
-        assert agent["switchboard.state"] == "waiting_for_representative", agent
         assert agent["switchboard.callee"] == sip[0].identity
         assert "qualified" in agent["switchboard.brief"]
         speaker = next(identity for identity, text in monitor.lines if GREETING in text)
