@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import httpx
+from benchkit import replace_section, table
 from google.protobuf.json_format import MessageToJson
 from livekit import api, rtc
 
@@ -74,7 +75,6 @@ BETWEEN_ROOMS = 0.6
 """Lets the worker prewarm its next job process, so each room meets the same idle worker."""
 PREFIX = {"native": "nat-", "webhook": "wh-", "naive": "nv-"}
 BURST_PREFIX = "bu-"
-README = ROOT / "bench" / "README.md"
 SECTION = "## Dispatch service"
 
 
@@ -212,12 +212,6 @@ def ms(seconds: float) -> str:
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "n/a"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 async def bounded(coroutines: Iterable[Awaitable[T]], limit: int) -> list[T]:
@@ -605,16 +599,7 @@ def write_readme(markdown: str, command: str, elapsed: float) -> None:
             "",
         ]
     )
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    kept, skipping = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            skipping = line.startswith(SECTION) or line.startswith("## Dispatch (")
-            if skipping:
-                continue
-        if not skipping:
-            kept.append(line)
-    README.write_text("\n".join(kept).rstrip() + "\n\n" + section)
+    replace_section(section, (SECTION, "## Dispatch ("))
 
 
 EXPLANATION = """

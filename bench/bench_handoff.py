@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from benchkit import replace_section, table
 from livekit import api
 
 from tests.integration.callflow.conftest import (
@@ -66,7 +67,6 @@ from tests.support.tone_pcap import TELEPHONE_EVENT
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
-README = ROOT / "bench" / "README.md"
 SECTION = "## Hand-off"
 CALLER_HZ, HUMAN_HZ, HOLD_HZ = 600.0, 1000.0, 440.0
 HEARD = 0.2
@@ -373,12 +373,6 @@ def ratio(a: float, b: float) -> str:
     return "n/a" if math.isnan(a) or math.isnan(b) or not b else f"{a / b:.2f}×"
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 STEPS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("1. decided → ringing (INVITE at the human's phone)", "decided", "ringing", MODES),
     ("2. ringing → answered (sipp's 200 OK: at once)", "ringing", "answered", MODES),
@@ -500,16 +494,7 @@ def write_readme(markdown: str, command: str, elapsed: float) -> None:
             "",
         ]
     )
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    kept, skipping = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            skipping = line.startswith(SECTION)
-            if skipping:
-                continue
-        if not skipping:
-            kept.append(line)
-    README.write_text("\n".join(kept).rstrip() + "\n\n" + section)
+    replace_section(section, (SECTION,))
 
 
 EXPLANATION = """

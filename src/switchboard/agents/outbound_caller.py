@@ -20,6 +20,7 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import spawn
 from switchboard.agents.dial_failure import report_dial_failure
+from switchboard.agents.job_call import OutboundJobCall
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
 from switchboard.agents.representative_call import RepresentativeCall
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
@@ -59,7 +60,7 @@ async def entrypoint(ctx: JobContext) -> None:
     await OutboundCall(ctx, config, publisher, job).run()
 
 
-class OutboundCall:
+class OutboundCall(OutboundJobCall):
     """Dial one human for one caller."""
 
     def __init__(
@@ -69,11 +70,7 @@ class OutboundCall:
         publisher: attr.AttributePublisher,
         job: OutboundCallJob,
     ) -> None:
-        self._ctx = ctx
-        self._config = config
-        self._publisher = publisher
-        self._job = job
-        self._callee = job.callee_identity(ctx.job.id)
+        super().__init__(ctx, config, publisher, job)
         self._caller_left = False
 
     async def run(self) -> None:

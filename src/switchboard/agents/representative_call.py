@@ -22,6 +22,7 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dial_failure import report_dial_failure
+from switchboard.agents.job_call import OutboundJobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import DialError, dial, leave_when_human_joins
@@ -34,7 +35,7 @@ CALLER_LINE_WAIT_SECONDS = 30.0
 """Calling the caller back: how long to wait for their first call to end before dialing anyway."""
 
 
-class RepresentativeCall:
+class RepresentativeCall(OutboundJobCall):
     """Dial one callee into the agent's room and hold the line until a representative joins."""
 
     def __init__(
@@ -44,10 +45,7 @@ class RepresentativeCall:
         publisher: attr.AttributePublisher,
         job: OutboundCallJob,
     ) -> None:
-        self._ctx = ctx
-        self._config = config
-        self._publisher = publisher
-        self._job = job
+        super().__init__(ctx, config, publisher, job)
         self._callee = job.human_identity or f"{CALLEE_ROLE}-{ctx.job.id[-8:]}"
         self._answered = False
         self._done = False

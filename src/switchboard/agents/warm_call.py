@@ -21,6 +21,7 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.briefing import BriefingDialogue, BriefingTurn, Decision
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
+from switchboard.agents.job_call import OutboundJobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import TransferOutcome, WarmTransferResult, warm_transfer
@@ -38,7 +39,7 @@ _EXPLANATIONS = {
 }
 
 
-class WarmCall:
+class WarmCall(OutboundJobCall):
     """One warm transfer, run by the outbound-caller inside the caller's room."""
 
     def __init__(
@@ -48,11 +49,7 @@ class WarmCall:
         publisher: attr.AttributePublisher,
         job: OutboundCallJob,
     ) -> None:
-        self._ctx = ctx
-        self._config = config
-        self._publisher = publisher
-        self._job = job
-        self._callee = job.callee_identity(ctx.job.id)
+        super().__init__(ctx, config, publisher, job)
         self._briefing = HumanBriefing(ctx, config, job.brief)
 
     async def run(self) -> None:
