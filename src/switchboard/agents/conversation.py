@@ -9,6 +9,7 @@ No LLM writes replies: our dialogue engines decide every line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -133,10 +134,22 @@ class Conversation:
         if self._providers.tts is None and sip:
             await self._publish_silence()
 
-    def say(self, lines: tuple[str, ...] | list[str]) -> None:
-        """Queue ``lines`` to be spoken in order (and sent as text on lk.transcription)."""
+    def say(self, lines: tuple[str, ...] | list[str], *, interruptible: bool = True) -> None:
+        """Queue ``lines`` to be spoken in order (and sent as text on lk.transcription).
+
+        Closing lines are not ``interruptible``: a stray key press must not cut the last thing
+        the caller hears before the call ends."""
         self._speaking = [h for h in self._speaking if not h.done()]
-        self._speaking += [self.session.say(line) for line in lines if line.strip()]
+        self._speaking += [
+            self.session.say(line, allow_interruptions=interruptible)
+            for line in lines
+            if line.strip()
+        ]
+
+    async def interrupt(self) -> None:
+        """Cut the current prompt short, unless it is a closing line."""
+        with contextlib.suppress(RuntimeError):  # not running, or not interruptible
+            await self.session.interrupt()
 
     async def finish_speaking(self) -> None:
         """Wait until every queued line has played out (or was interrupted); at most 60 s."""
@@ -150,7 +163,7 @@ class Conversation:
 
     async def _text_input(self, _session: AgentSession[None], event: TextInputEvent) -> None:
         # Typing over the agent cuts it short, like barging in by voice does.
-        await asyncio.gather(self.session.interrupt(), return_exceptions=True)
+        await self.interrupt()
         await self._on_text(event.text)
 
     def _dtmf_received(self, event: rtc.SipDTMF) -> None:
@@ -162,7 +175,7 @@ class Conversation:
 
     async def _digit_input(self, digit: str) -> None:
         # A key press cuts the prompt short, like typing or barging in by voice does.
-        await asyncio.gather(self.session.interrupt(), return_exceptions=True)
+        await self.interrupt()
         await self._on_digit(digit)
 
     async def _publish_silence(self) -> None:

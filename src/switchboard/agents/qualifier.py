@@ -168,7 +168,8 @@ class QualifierCall:
     async def _apply(self, turn: Turn) -> None:
         if not self._transfer_possible(turn):
             turn = dataclasses.replace(turn, say=())  # the fallback line replaces "connecting…"
-        self._conversation.say(turn.say)
+        closing = turn.result is not None and turn.result.outcome is not Outcome.QUALIFIED
+        self._conversation.say(turn.say, interruptible=not closing)
         if turn.phase is Phase.ASKING:
             await self._publisher.publish(
                 {
@@ -346,7 +347,9 @@ class QualifierCall:
         await self._publisher.publish(
             {attr.STATE: "fallback", attr.TRANSFER: outcome, attr.ERROR: error}
         )
-        self._conversation.say((self._config.transfer.fallback.message_for(outcome),))
+        self._conversation.say(
+            (self._config.transfer.fallback.message_for(outcome),), interruptible=False
+        )
         self._end_after_speaking(f"transfer failed: {outcome}")
 
     def _end_after_speaking(self, reason: str) -> None:
@@ -421,8 +424,8 @@ class QualifierCall:
         logger.info("handed off", extra={"room": self._ctx.room.name, "new_room": room})
         # Lines still queued ask questions already answered on the keypad, and the callback
         # waits for this call to end: only the goodbye is said.
-        await asyncio.gather(self._conversation.session.interrupt(), return_exceptions=True)
-        self._conversation.say((options.say_to_caller,))
+        await self._conversation.interrupt()
+        self._conversation.say((options.say_to_caller,), interruptible=False)
         spawn(self._hang_up_caller_after_speaking())
 
     async def _hang_up_caller_after_speaking(self) -> None:

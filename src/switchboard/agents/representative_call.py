@@ -148,7 +148,7 @@ class RepresentativeCall(OutboundJobCall):
         self._done = True
         await self._publisher.publish({attr.STATE: "ended", attr.RESULT: "no_representative"})
         if self._conversation is not None and self._job.on_no_representative:
-            self._conversation.say((self._job.on_no_representative,))
+            self._conversation.say((self._job.on_no_representative,), interruptible=False)
             with contextlib.suppress(TimeoutError):
                 await self._conversation.finish_speaking()
         try:

@@ -1,8 +1,8 @@
 """Compiled rules and ``decide``: first match wins, else the default action.
 
 Rules whose conditions require a text field to equal one of a few values (an event type, a
-called number, a room name...) are indexed on that field, so an event only evaluates the rules
-it could match, in file order.
+called number, a room name...), to start with a literal, or to match a regex are indexed on that
+field, so an event only evaluates the rules it could match, in file order.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from switchboard.rules.decision import (
 from switchboard.rules.errors import TemplateRenderError
 from switchboard.rules.event import RoomEvent
 from switchboard.rules.models import Action, Rule, RulesFile
+from switchboard.rules.regex_set import RegexSet
 from switchboard.rules.templates import MissingFieldError, Template, compile_template
 
-_FIELD_RANK: Final = {"event": 3, "participant.kind": 2}
+_FIELD_RANK: Final = {"event": 4, "participant.kind": 3}
 _LATEST_TIMESTAMP: Final = 100_000_000_000  # year 5138: later createdAt values are bogus
 
 
@@ -78,7 +79,7 @@ class CompiledRules:
         )
         self.default: tuple[CompiledDispatch, ...] = _compile_action(model.default)
         self._tests: tuple[Test, ...] = tuple(rule.condition.test for rule in self.rules)
-        self._unindexed, self._indexes = _build_index(self.rules)
+        self._unindexed, self._indexes, self._regex_indexes = _build_index(self.rules)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -132,6 +133,12 @@ class CompiledRules:
                 hit = index.prefixes.get(value[:length])
                 if hit:
                     candidates.append(hit)
+        for regexes in self._regex_indexes:
+            value = regexes.get(event)
+            if type(value) is str:
+                found = regexes.rules.candidates(value)
+                if found:
+                    candidates.append(found)
         if not candidates:
             return -1
         ordered: Iterable[int] = candidates[0] if len(candidates) == 1 else heapq.merge(*candidates)
@@ -184,27 +191,47 @@ class _FieldIndex:
     prefix_lengths: tuple[int, ...] = ()
 
 
-def _build_index(rules: Sequence[CompiledRule]) -> tuple[list[int], list[_FieldIndex]]:
+@dataclass(slots=True)
+class _RegexIndex:
+    """Rule positions by the regex one field must match."""
+
+    get: Callable[[RoomEvent], object]
+    rules: RegexSet = field(default_factory=RegexSet)
+
+
+def _build_index(
+    rules: Sequence[CompiledRule],
+) -> tuple[list[int], list[_FieldIndex], list[_RegexIndex]]:
     unindexed: list[int] = []
     indexes: dict[str, _FieldIndex] = {}
+    regex_indexes: dict[str, _RegexIndex] = {}
     for rule in rules:
         keys = [c.index_key for c in rule.condition.conjuncts if c.index_key is not None]
         if not keys:
             unindexed.append(rule.position)
             continue
         key = min(keys, key=_selectivity)
+        if key.requirement.pattern is not None:
+            regexes = regex_indexes.setdefault(key.field, _RegexIndex(key.get))
+            regexes.rules.add(key.requirement.pattern, rule.position)
+            continue
         index = indexes.setdefault(key.field, _FieldIndex(key.get))
         table = index.prefixes if key.requirement.prefix else index.exact
         for value in key.requirement.values:
             table.setdefault(value, []).append(rule.position)
     for index in indexes.values():
         index.prefix_lengths = tuple(sorted({len(prefix) for prefix in index.prefixes}))
-    return unindexed, list(indexes.values())
+    for regexes in regex_indexes.values():
+        regexes.rules.compile()
+    return unindexed, list(indexes.values()), list(regex_indexes.values())
 
 
 def _selectivity(key: IndexKey) -> tuple[int, int]:
-    """Prefer exact values, then long prefixes; participant kind and event type come last."""
+    """Prefer exact values, then long prefixes, then a regex; participant kind and event type
+    come last."""
     needs = key.requirement
+    if needs.pattern is not None:
+        return _FIELD_RANK.get(key.field, 2), 0
     rank = _FIELD_RANK.get(key.field, 1 if needs.prefix else 0)
     longest = max(len(value) for value in needs.values)
     return rank, -longest if needs.prefix else len(needs.values)

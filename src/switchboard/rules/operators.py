@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from switchboard.rules.fields import MISSING
+from switchboard.rules.regex_set import indexable
 
 Predicate = Callable[[object], bool]
 
@@ -26,10 +27,11 @@ _REGEX_SPECIAL: Final = frozenset(".^$*+?{}[]\\|()")
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """A necessary condition on a text field: its value is in ``values`` (or, with ``prefix``,
-    starts with one of them)."""
+    starts with one of them), or, with ``pattern``, the regex finds a match in it."""
 
     values: frozenset[str]
     prefix: bool = False
+    pattern: str | None = None
 
 
 def predicate(name: str, operand: Any) -> Predicate:
@@ -66,7 +68,9 @@ def requirement(name: str, operand: Any) -> Requirement | None:
         return Requirement(frozenset([prefix]), prefix=True) if prefix else None
     if name == "regex":
         prefix = regex_prefix(operand)
-        return Requirement(frozenset([prefix]), prefix=True) if prefix else None
+        if prefix:
+            return Requirement(frozenset([prefix]), prefix=True)
+        return Requirement(frozenset(), pattern=operand) if indexable(operand) else None
     return None
 
 

@@ -70,6 +70,26 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
             base[key] = value
 
 
+LOG_TAIL_LINES = 150
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed call-flow test, attach the tail of each agent's log to the report: a CI
+    failure is then explained by what the agents did, not only by what the test saw."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, CallFlowSystem):
+            for log in sorted(value.workdir.glob("agent-*.log")):
+                tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append(
+                    (f"{log.name} (last {LOG_TAIL_LINES} lines)", "\n".join(tail))
+                )
+
+
 @pytest.fixture(scope="module")
 def callflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFlowSystem]:
     with start_callflow_system(tmp_path_factory) as system:
