@@ -9,9 +9,12 @@ rule that could match is considered. Two workloads:
   inbound-routing file. The compiled engine indexes these rules on the number.
 * ``prefixes``: one rule per room-name glob (``team-7-*``) plus a metadata regex. The engine
   indexes these on the glob's literal prefix.
-* ``scan``: one rule per room-name regex anchored at the end (``-vip-7$``) plus a numeric
-  metadata test. No index applies, so the engine evaluates every rule's closures in turn: the
-  true worst case.
+* ``regex``: one rule per room-name regex anchored at the end (``-vip-7$``) plus a numeric
+  metadata test. No literal to index on: the engine finds the candidate rules with one RE2 set
+  search over all the regexes.
+* ``scan``: the same rules written with a lookbehind (``(?<=-vip-)7$``), which RE2 cannot run,
+  so no index applies and the engine evaluates every rule's closures in turn: the true worst
+  case.
 
 The baseline, measured in the same run, is a naive interpreter that walks the pydantic models
 on every call: it parses field paths, looks up timezones and interprets each test anew.
@@ -160,13 +163,13 @@ def patterns_file(count: int) -> str:
     return json.dumps({"version": 1, "rules": rules, "default": "nobody"})
 
 
-def scan_file(count: int) -> str:
+def scan_file(count: int, *, lookbehind: bool = False) -> str:
     rules = [
         {
             "id": f"suffix-{n}",
             "when": {
                 "event": "room_started",
-                "room.name": {"regex": f"-vip-{n}$"},
+                "room.name": {"regex": f"(?<=-vip-){n}$" if lookbehind else f"-vip-{n}$"},
                 "room.metadata.priority": {"gte": 1},
             },
             "then": {"dispatch": [{"agent": f"agent-{n}", "metadata": "{room.name}"}]},
@@ -199,7 +202,8 @@ def room_event(name: str, customer: str) -> RoomEvent:
 
 def cases(count: int) -> list[tuple[str, str, str, RoomEvent, str]]:
     last = count - 1
-    numbers, prefixes, scan = numbers_file(count), patterns_file(count), scan_file(count)
+    numbers, prefixes = numbers_file(count), patterns_file(count)
+    regex, scan = scan_file(count), scan_file(count, lookbehind=True)
     called = f"+1949771{last:04d}"
     return [
         ("numbers", numbers, "last rule", sip_event(called), f"line-{last}"),
@@ -212,6 +216,8 @@ def cases(count: int) -> list[tuple[str, str, str, RoomEvent, str]]:
             f"pattern-{last}",
         ),
         ("prefixes", prefixes, "default", room_event("other", "C-x"), "default"),
+        ("regex", regex, "last rule", room_event(f"x-vip-{last}", "C-1"), f"suffix-{last}"),
+        ("regex", regex, "default", room_event("other", "C-1"), "default"),
         ("scan", scan, "last rule", room_event(f"x-vip-{last}", "C-1"), f"suffix-{last}"),
         ("scan", scan, "default", room_event("other", "C-1"), "default"),
     ]
