@@ -7,6 +7,7 @@ import typer
 from switchboard.doctor.cli import doctor
 from switchboard.rules.cli import rules_app, simulate
 from switchboard.service.cli import apply, explain, serve, token
+from switchboard.service.jobs_cli import jobs_app
 from switchboard.stack.cli import stack_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app.add_typer(rules_app, name="rules")
 app.command("simulate")(simulate)
 app.command("serve")(serve)
 app.command("explain")(explain)
+app.add_typer(jobs_app, name="jobs")
 app.command("token")(token)
 app.command("doctor")(doctor)
 

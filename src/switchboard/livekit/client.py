@@ -108,7 +108,7 @@ class LiveKitClient:
         )
 
     async def list_participants(self, room: str) -> list[ParticipantState]:
-        """The participants of ``room`` with their kind and state."""
+        """The participants of ``room``: kind, state, attributes and metadata."""
         response = await self.call(
             f"ListParticipants {room!r}",
             self._api.room.list_participants(api.ListParticipantsRequest(room=room)),
@@ -118,6 +118,11 @@ class LiveKitClient:
                 identity=p.identity,
                 kind=api.ParticipantInfo.Kind.Name(p.kind),
                 state=api.ParticipantInfo.State.Name(p.state),
+                sid=p.sid,
+                name=p.name,
+                metadata=p.metadata,
+                attributes=dict(p.attributes),
+                joined_at=p.joined_at,
             )
             for p in response.participants
         ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -56,3 +57,23 @@ class ParticipantState:
     identity: str
     kind: str
     state: str
+    sid: str = ""
+    name: str = ""
+    metadata: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    joined_at: int = 0
+
+    def to_webhook_participant(self) -> dict[str, Any]:
+        """The ``participant`` object of a webhook body (the server omits a STANDARD kind)."""
+        body: dict[str, Any] = {
+            "sid": self.sid,
+            "identity": self.identity,
+            "name": self.name,
+            "metadata": self.metadata,
+            "attributes": dict(self.attributes),
+            "state": self.state,
+            "joinedAt": str(self.joined_at),
+        }
+        if self.kind != "STANDARD":
+            body["kind"] = self.kind
+        return body

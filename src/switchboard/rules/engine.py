@@ -84,6 +84,13 @@ class CompiledRules:
     def __len__(self) -> int:
         return len(self.rules)
 
+    def may_dispatch_on(self, event_type: str) -> bool:
+        """Whether an event of ``event_type`` can get a dispatch: some rule does not exclude
+        that event type, or the default dispatches."""
+        return bool(self.default) or any(
+            _may_match_event_type(rule, event_type) for rule in self.rules
+        )
+
     @property
     def rule_ids(self) -> list[str]:
         """The rule ids in evaluation order."""
@@ -179,6 +186,16 @@ def _render(
         except MissingFieldError as exc:
             errors.append(str(TemplateRenderError(rule_id, dispatch.agent, exc.field)))
     return tuple(rendered), tuple(errors)
+
+
+def _may_match_event_type(rule: CompiledRule, event_type: str) -> bool:
+    for conjunct in rule.condition.conjuncts:
+        key = conjunct.index_key
+        if key is None or key.field != "event" or key.requirement.prefix:
+            continue
+        if key.requirement.pattern is None and event_type not in key.requirement.values:
+            return False
+    return True
 
 
 @dataclass(slots=True)

@@ -49,7 +49,7 @@ def serve(
 
     from switchboard.service.app import create_app
 
-    settings = _settings(rules=rules, store_url=store)
+    settings = settings_or_fail(rules=rules, store_url=store)
     try:
         settings.require_livekit()
         settings.require_rules()
@@ -68,7 +68,7 @@ def explain(
     Reads the store; with LIVEKIT_* set, also shows the server's current dispatches and
     participants.
     """
-    settings = _settings(store_url=store)
+    settings = settings_or_fail(store_url=store)
     try:
         report = asyncio.run(_explain(settings, room))
     except (StoreError, SwitchboardError) as exc:
@@ -130,7 +130,7 @@ def token(
 
     Needs LIVEKIT_API_KEY and LIVEKIT_API_SECRET. The agent list goes to stderr.
     """
-    settings = _settings(rules=rules)
+    settings = settings_or_fail(rules=rules)
     compiled = _rules(settings)
     if not (settings.livekit_api_key and settings.livekit_api_secret.get_secret_value()):
         _fail("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set to sign a token")
@@ -163,7 +163,7 @@ def apply(
     """
     if not sip:
         _fail("nothing to apply: pass --sip")
-    settings = _settings(rules=rules)
+    settings = settings_or_fail(rules=rules)
     compiled = _rules(settings)
     try:
         settings.require_livekit()
@@ -197,7 +197,8 @@ def _client(settings: Settings) -> LiveKitClient:
     )
 
 
-def _settings(**overrides: Any) -> Settings:
+def settings_or_fail(**overrides: Any) -> Settings:
+    """The settings from the environment and ``overrides``; exit 1 with the error if invalid."""
     try:
         return load_settings(**overrides)
     except SwitchboardError as exc:

@@ -1,8 +1,9 @@
 """Reconciliation: compare what the rules want in each open room with what the server has.
 
 Webhooks get lost (queue drops, server restarts, our own downtime). Each pass lists the rooms,
-decides a synthetic ``room_started`` per room (the same decision the webhook would have got)
-and enqueues the agents that have neither a dispatch on the server nor a job in the store; the
+decides a synthetic ``room_started`` per room and, when some rule may act on joins, a synthetic
+``participant_joined`` per participant (the same decisions the webhooks would have got), and
+enqueues the agents that have neither a dispatch on the server nor a job in the store; the
 dispatcher then repairs them. Events recorded but never decided (the process stopped between
 the two) are decided too.
 """
@@ -18,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from switchboard.livekit import LiveKitClient, LiveKitError, RoomState, ServerDispatch
-from switchboard.rules import DISPATCH_EVENT_TYPES, RoomEvent, RulesHolder
+from switchboard.rules import (
+    DISPATCH_EVENT_TYPES,
+    AgentDispatch,
+    Decision,
+    RoomEvent,
+    RulesHolder,
+)
 from switchboard.service.decide import decide_and_record
 from switchboard.service.metrics import ServiceMetrics
 from switchboard.settings import Settings
@@ -86,50 +93,67 @@ class Reconciler:
         return report
 
     async def _repair(self, room: RoomState, have_job: set[str]) -> list[str]:
-        event = RoomEvent.from_webhook_dict(
+        wanted = await self._wanted(room)
+        if not wanted:
+            return []
+        server_dispatches = await self._client.list_dispatches(room.name)
+        await self._redispatch_unserved(room, wanted, server_dispatches)
+        dispatched = {d.agent_name for d in server_dispatches}
+        enqueued = []
+        for agent, (dispatch, decision) in wanted.items():
+            if agent in have_job or agent in dispatched:
+                continue
+            new = await self._store.enqueue_dispatch(
+                room.name, agent, dispatch.metadata, decision.event.id, room_sid=room.sid
+            )
+            if new:
+                enqueued.append(agent)
+        if enqueued:
+            self._metrics.repairs.inc(len(enqueued))
+            rules = sorted({wanted[agent][1].rule_id for agent in enqueued})
+            await self._store.record_room_fact(
+                room.name,
+                "reconciled",
+                {
+                    "rule": rules[0] if len(rules) == 1 else rules,
+                    "enqueued": enqueued,
+                    "events": sorted({wanted[agent][1].event.summary() for agent in enqueued}),
+                    "had_dispatches": sorted(dispatched),
+                },
+                room_sid=room.sid,
+            )
+            logger.info("reconcile room=%s rules=%s enqueued=%s", room.name, rules, enqueued)
+        return enqueued
+
+    async def _wanted(self, room: RoomState) -> dict[str, tuple[AgentDispatch, Decision]]:
+        """Each agent the rules want in ``room``, with the decision that wants it: the room's
+        ``room_started`` and, when a rule may act on joins, each participant's
+        ``participant_joined`` (the same decisions the lost webhooks would have got)."""
+        events = [
             {
                 "event": "room_started",
                 "id": f"reconcile-{room.sid}",
                 "createdAt": str(room.creation_time),
                 "room": room.to_webhook_room(),
             }
-        )
-        decision = self._rules.decide(event)
-        wanted = [d for d in decision.dispatches if d.agent not in have_job]
-        if not decision.dispatches:
-            return []
-        server_dispatches = await self._client.list_dispatches(room.name)
-        await self._redispatch_unserved(room, decision.agent_names, server_dispatches)
-        dispatched = {d.agent_name for d in server_dispatches}
-        enqueued = []
-        for dispatch in wanted:
-            if dispatch.agent in dispatched:
-                continue
-            new = await self._store.enqueue_dispatch(
-                room.name,
-                dispatch.agent,
-                dispatch.metadata,
-                event.id,
-                room_sid=room.sid,
-            )
-            if new:
-                enqueued.append(dispatch.agent)
-        if enqueued:
-            self._metrics.repairs.inc(len(enqueued))
-            await self._store.record_room_fact(
-                room.name,
-                "reconciled",
+        ]
+        if self._rules.rules.may_dispatch_on("participant_joined"):
+            events += [
                 {
-                    "rule": decision.rule_id,
-                    "enqueued": enqueued,
-                    "had_dispatches": sorted(dispatched),
-                },
-                room_sid=room.sid,
-            )
-            logger.info(
-                "reconcile room=%s rule=%s enqueued=%s", room.name, decision.rule_id, enqueued
-            )
-        return enqueued
+                    "event": "participant_joined",
+                    "id": f"reconcile-{room.sid}-{participant.sid}",
+                    "createdAt": str(participant.joined_at),
+                    "room": room.to_webhook_room(),
+                    "participant": participant.to_webhook_participant(),
+                }
+                for participant in await self._client.list_participants(room.name)
+            ]
+        wanted: dict[str, tuple[AgentDispatch, Decision]] = {}
+        for body in events:
+            decision = self._rules.decide(RoomEvent.from_webhook_dict(body))
+            for dispatch in decision.dispatches:
+                wanted.setdefault(dispatch.agent, (dispatch, decision))
+        return wanted
 
     async def _redispatch_unserved(
         self, room: RoomState, wanted: Iterable[str], dispatches: list[ServerDispatch]

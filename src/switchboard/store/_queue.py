@@ -252,3 +252,24 @@ def _attempt_of(job: Job) -> Update:
     return update(dispatch_attempts).where(
         _attempts.job_id == job.job_id, _attempts.attempt == job.attempts
     )
+
+
+async def revive(
+    connection: AsyncConnection, job_ids: list[int] | None, now: datetime
+) -> list[Job]:
+    """Put dead-lettered jobs back in the queue, due now: each gets one more attempt (its
+    attempt count goes on, so a retryable failure dead-letters it again). ``job_ids`` None
+    means every dead letter. Returns the jobs as they were, with their ``dead_reason``."""
+    dead = select(dispatch_jobs).where(_jobs.status == JobStatus.DEAD).with_for_update()
+    if job_ids is not None:
+        dead = dead.where(_jobs.job_id.in_(job_ids))
+    jobs = [job_from_row(row) for row in (await connection.execute(dead)).mappings()]
+    if jobs:
+        await connection.execute(
+            update(dispatch_jobs)
+            .where(_jobs.job_id.in_([job.job_id for job in jobs]))
+            .values(
+                status=JobStatus.PENDING, next_attempt_at=now, dead_reason=None, finished_at=None
+            )
+        )
+    return jobs

@@ -321,6 +321,25 @@ class Store:
         async with self._transaction() as connection:
             return await _jobs.dead_letters(connection, limit)
 
+    async def revive_dead_letters(self, job_ids: Iterable[int] | None = None) -> list[Job]:
+        """Queue dead-lettered jobs again, due now, for one more attempt each (all of them when
+        ``job_ids`` is None); each room gets a ``revived`` fact with the reason it had died.
+        Returns the revived jobs as they were; ids that are not dead letters are skipped."""
+        at = self._clock()
+        ids = None if job_ids is None else list(job_ids)
+        async with self._transaction() as connection:
+            revived = await _queue.revive(connection, ids, at)
+            for job in revived:
+                await _facts.record_fact(
+                    connection,
+                    room_name=job.room_name,
+                    room_sid=job.room_sid,
+                    kind="revived",
+                    detail={"job": job.job_id, "agent": job.agent_name, "was": job.dead_reason},
+                    at=at,
+                )
+        return revived
+
     async def pending_count(self) -> int:
         """Jobs not finished yet (waiting, or held by a worker)."""
         async with self._transaction() as connection:

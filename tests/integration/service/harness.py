@@ -7,7 +7,9 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import secrets
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -137,3 +139,25 @@ def room_started_body(room: api.Room, event_id: str | None = None) -> bytes:
 
 def webhook_headers(stack: Stack, body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/webhook+json", "Authorization": sign(stack, body)}
+
+
+async def switchboard(stack: Stack, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in its own process (it calls asyncio.run, and the service shares our loop)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LIVEKIT_", "SWITCHBOARD_"))
+    }
+    env |= stack.config.env()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "switchboard.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from livekit import api
 
 from switchboard.stack.stack import Stack
 from tests.integration.service.front import WebhookFront
-from tests.integration.service.harness import RunningService
+from tests.integration.service.harness import RunningService, switchboard
 from tests.support.participants import eventually
 from tests.support.workers import WorkerPool
 
@@ -39,28 +36,6 @@ rules:
       dispatch: [outbound-caller]
 default: nobody
 """
-
-
-async def switchboard(stack: Stack, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in its own process (it calls asyncio.run, and the service shares our loop)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LIVEKIT_", "SWITCHBOARD_"))
-    }
-    env |= stack.config.env()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "switchboard.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_explain_shows_webhook_decision_and_dispatch_of_a_handled_room(

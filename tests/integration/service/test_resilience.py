@@ -15,7 +15,7 @@ from switchboard.stack.stack import Stack
 from tests.integration.service.checks import SETTLE_SECONDS, dispatch_names
 from tests.integration.service.conftest import new_stack
 from tests.integration.service.harness import service_settings, start_service
-from tests.support.participants import eventually
+from tests.support.participants import eventually, join
 from tests.support.workers import WorkerPool, start_probe_workers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -194,4 +194,56 @@ async def test_a_dispatch_no_worker_was_offered_is_redispatched_when_one_registe
         await service.stop()
         if workers is not None:
             workers.stop()
+        stack.stop()
+
+
+JOIN_RULES = """\
+version: 1
+rules:
+  - id: vip-visitor
+    when:
+      event: participant_joined
+      participant.attributes.tier: vip
+    then:
+      dispatch: [qualifier]
+default: nobody
+"""
+
+
+async def test_a_lost_participant_joined_webhook_is_repaired_from_the_room_s_participants(
+    tmp_path: Path,
+) -> None:
+    """The server posts its webhooks to a port nobody listens on (every delivery fails): the
+    reconciler's synthetic ``participant_joined`` for the vip visitor dispatches ``qualifier``;
+    the plain visitor's room gets nobody."""
+    stack = new_stack("lost-join", [f"http://127.0.0.1:{free_port()}/livekit/webhook"])
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(JOIN_RULES)
+    settings = service_settings(
+        stack, rules, f"sqlite+aiosqlite:///{tmp_path / 'sb.db'}", reconcile_interval=1.0
+    )
+    workers = start_probe_workers(stack, ["qualifier"], tmp_path)
+    service = await start_service(settings, free_port())
+    lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
+    visitors = []
+    try:
+        visitors.append(await join(stack, "lost-vip", "visitor-vip", attributes={"tier": "vip"}))
+        visitors.append(await join(stack, "lost-plain", "visitor-plain"))
+
+        async def served() -> bool:
+            return bool(workers.jobs("lost-vip"))
+
+        await eventually(served, timeout=20)
+        await asyncio.sleep(SETTLE_SECONDS)
+        assert (await dispatch_names(lkapi, "lost-vip")).count("qualifier") == 1
+        assert "qualifier" not in await dispatch_names(lkapi, "lost-plain")
+        assert workers.jobs("lost-plain") == []
+        facts = [str(e) for e in await service.runtime.store.timeline("lost-vip")]
+        assert any("reconciled" in fact and "visitor-vip" in fact for fact in facts), facts
+    finally:
+        for visitor in visitors:
+            await visitor.disconnect()
+        await lkapi.aclose()
+        await service.stop()
+        workers.stop()
         stack.stop()

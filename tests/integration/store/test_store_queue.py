@@ -288,3 +288,24 @@ async def test_claim_and_fail_arguments_are_checked(store: Store) -> None:
     job = await _claim_one(store)
     with pytest.raises(StoreError, match="max_attempts"):
         await store.fail_job(job, "x", True, 0)
+
+
+async def test_a_revived_dead_letter_gets_one_more_attempt_and_a_timeline_fact(
+    store: Store, clock: ManualClock
+) -> None:
+    await _job(store, room="support-2")
+    job = await _claim_one(store)
+    await store.fail_job(job, "404 room not found", False, 5)
+    other = await _job(store, room="support-3")
+    assert [j.job_id for j in await store.revive_dead_letters([other.job_id])] == []
+
+    [revived] = await store.revive_dead_letters()
+    assert revived.dead_reason == "not retryable: 404 room not found"
+    assert await store.dead_letters() == []
+    retry = await _claim_one(store)
+    assert (retry.job_id, retry.attempts) == (job.job_id, 2)
+    assert await store.complete_job(retry, "dispatched", {"dispatch_id": "AD_1"})
+    results = [a.result for a in await store.attempts(job.job_id)]
+    assert results == [AttemptResult.DEAD, AttemptResult.SUCCEEDED]
+    facts = [e for e in await store.timeline("support-2") if e.detail.get("kind") == "revived"]
+    assert len(facts) == 1 and "404 room not found" in str(facts[0])

@@ -162,3 +162,25 @@ def test_extreme_decision_times_do_not_break_time_windows() -> None:
     decision = rules.decide(room_started(), datetime.max.replace(tzinfo=UTC))
     assert decision.rule_id == "default"
     assert "out of range" in decision.explain()
+
+
+def test_may_dispatch_on_tells_which_event_types_a_rules_file_acts_on() -> None:
+    started_only = rules_from(
+        document([{"id": "r", "when": {"event": "room_started"}, "then": {"dispatch": ["a"]}}])
+    )
+    assert started_only.may_dispatch_on("room_started")
+    assert not started_only.may_dispatch_on("participant_joined")
+    on_joins = rules_from(
+        document(
+            [
+                {"id": "r", "when": {"event": "room_started"}, "then": {"dispatch": ["a"]}},
+                {"id": "s", "when": {"sip.phoneNumber": "+1"}, "then": {"dispatch": ["b"]}},
+            ]
+        )
+    )
+    assert on_joins.may_dispatch_on("participant_joined")  # rule s names no event type
+    default_dispatches = rules_from(
+        document([{"id": "r", "when": {"event": "room_started"}, "then": "nobody"}],
+                 default={"dispatch": ["d"]})
+    )  # fmt: skip
+    assert default_dispatches.may_dispatch_on("participant_joined")
