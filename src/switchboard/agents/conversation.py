@@ -115,9 +115,12 @@ class Conversation:
             participant.identity, sip=participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
         )
 
-    async def start_for(self, identity: str, *, sip: bool) -> None:
+    async def start_for(self, identity: str, *, sip: bool, transcribe: bool = True) -> None:
         """Start the session for ``identity``, who may not have joined yet (e.g. still being
-        dialed): starting takes a second of CPU that should not delay the conversation."""
+        dialed): starting takes a second of CPU that should not delay the conversation.
+
+        Without ``transcribe`` nothing we say goes out as text: ``lk.transcription`` reaches
+        every participant of the room, whatever our track permissions say."""
         self._identity = identity
         options = RoomOptions(
             text_input=TextInputOptions(text_input_cb=self._text_input),
@@ -125,7 +128,7 @@ class Conversation:
             audio_output=self._providers.tts is not None,
             # Unsynchronised transcripts: the synchroniser's speaking-rate analysis (numpy, on
             # this loop) stalled it for seconds on a loaded machine, delaying our own work.
-            text_output=TextOutputOptions(sync_transcription=False),
+            text_output=TextOutputOptions(sync_transcription=False) if transcribe else False,
             participant_identity=identity,
         )
         self._ctx.room.on("sip_dtmf_received", self._dtmf_received)

@@ -132,8 +132,9 @@ class HumanBriefing:
         )
 
     async def prepare(self, identity: str) -> None:
-        """Start listening for ``identity`` (not dialed yet)."""
-        await self.conversation.start_for(identity, sip=True)
+        """Start listening for ``identity`` (not dialed yet). The brief is spoken, never sent
+        as text: a transcript would reach the caller too (a browser caller would read it)."""
+        await self.conversation.start_for(identity, sip=True, transcribe=False)
 
     async def run(self, human: rtc.RemoteParticipant) -> Decision:
         """Brief ``human`` (after ``prepare``) and wait for their decision."""

@@ -28,6 +28,7 @@ from tests.integration.callflow.conftest import (
     start_callflow_system,
     system_api,
 )
+from tests.integration.callflow.observe import Monitor
 from tests.support.participants import eventually
 from tests.support.sipp import start_dtmf_caller, start_talking_uas
 
@@ -115,32 +116,6 @@ def _token(stack: Stack, room: str, identity: str, **grants: object) -> str:
         .with_attributes({"switchboard.role": "representative"} if identity == "rep" else {})
         .to_jwt()
     )
-
-
-class Monitor:
-    """A hidden participant (nobody sees it, it keeps no room open) reading ``lk.transcription``."""
-
-    def __init__(self) -> None:
-        self.room = rtc.Room()
-        self.lines: list[tuple[str, str]] = []
-        self._tasks: list[asyncio.Task[None]] = []
-
-        def on_stream(reader: rtc.TextStreamReader, identity: str) -> None:
-            async def read() -> None:
-                self.lines.append((identity, await reader.read_all()))
-
-            self._tasks.append(asyncio.create_task(read()))
-
-        self.room.register_text_stream_handler("lk.transcription", on_stream)
-
-    async def connect(self, stack: Stack, room: str) -> None:
-        token = _token(stack, room, "monitor", hidden=True, recorder=True, can_publish=False)
-        await self.room.connect(stack.config.url, token)
-
-    async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await self.room.disconnect()
 
 
 class Representative:

@@ -26,7 +26,13 @@ from tests.integration.callflow.conftest import (
     start_callflow_system,
     system_api,
 )
-from tests.integration.callflow.observe import AGENT, caller_room, participants, room_open
+from tests.integration.callflow.observe import (
+    AGENT,
+    Monitor,
+    caller_room,
+    participants,
+    room_open,
+)
 from tests.support.participants import eventually
 from tests.support.rtp_capture import Chunk, RtpCapture, tone_level
 from tests.support.sipp import free_media_port, start_tone_dtmf_caller, start_tone_uas
@@ -71,6 +77,7 @@ class RoomTimeline:
         self.agents_seen: set[str] = set()
         self.dispatches_seen: set[str] = set()
         self.attributes: dict[str, dict[str, str]] = {}
+        self.identities: dict[str, str] = {}
         self._task = asyncio.create_task(self._run())
 
     def _mark(self, step: str) -> None:
@@ -87,6 +94,7 @@ class RoomTimeline:
                         name = p.attributes.get("lk.agent_name", "")
                         self.agents_seen.add(name)
                         self.attributes[name] = dict(p.attributes)
+                        self.identities[name] = p.identity
                         if name == "outbound-caller":
                             self._mark(f"transfer:{p.attributes.get('switchboard.transfer')}")
                         if name == "qualifier":
@@ -151,9 +159,11 @@ async def test_human_accepts_then_caller_and_human_hear_each_other_and_every_ai_
         tone_hz=CALLER_HZ, digit="1", presses=8, hold_ms=30000, media_port=caller_media,
     )  # fmt: skip
     timeline: RoomTimeline | None = None
+    monitor = Monitor()  # reads lk.transcription as a browser caller would
     try:
         room = await caller_room(lkapi, caller)
         timeline = RoomTimeline(lkapi, room)
+        await monitor.connect(stack, room)
         answered = await timeline.wait_for("human:active", timeout=120)
         connected = await timeline.wait_for(
             "transfer:connected", timeout=PRESS_AFTER_MS / 1000 + 20
@@ -167,7 +177,13 @@ async def test_human_accepts_then_caller_and_human_hear_each_other_and_every_ai_
 
         await eventually(no_agent_left, timeout=20)
         left_at = time.monotonic()
-        people = await participants(lkapi, room)
+        await monitor.close()
+        senders = {identity for identity, _ in monitor.lines}
+        assert timeline.identities["qualifier"] in senders, "the monitor read no transcript"
+        assert timeline.identities["outbound-caller"] not in senders, (
+            f"the brief reached the caller's room as text: {monitor.lines}"
+        )
+        people = [p for p in await participants(lkapi, room) if p.identity != "monitor"]
         assert sorted(p.attributes.get("sip.phoneNumber") for p in people) == sorted(
             [caller, HUMAN_NUMBER]
         )
@@ -216,6 +232,7 @@ async def test_human_accepts_then_caller_and_human_hear_each_other_and_every_ai_
 
         await eventually(closed, timeout=DEPARTURE_TIMEOUT + 15)
     finally:
+        await monitor.close()
         if timeline is not None:
             await timeline.stop()
             await _end_calls(lkapi, timeline.room)
