@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import aiohttp
 import httpx
 from benchkit import replace_section, table
 from google.protobuf.json_format import MessageToJson
@@ -67,7 +68,7 @@ from tests.support.workers import WorkerPool, start_probe_workers
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 AGENT = "qualifier"
-ROOMS_PER_VARIANT = 15
+ROOMS_PER_VARIANT = 30
 BURST = 500
 IN_FLIGHT = 50
 AGENT_TIMEOUT = 20.0
@@ -278,9 +279,9 @@ async def room_start_latency(stack: Stack, lkapi: api.LiveKitAPI) -> list[RoomTi
 
 
 async def webhook_breakdown(store_url: str, timings: list[RoomTiming]) -> dict[str, float]:
-    """Median split of the webhook variant: join → decided, decided → dispatched, → agent."""
+    """Median split of the webhook variant: join → decided → claimed → dispatched → agent."""
     rooms = [t for t in timings if t.variant == "webhook" and t.seconds is not None]
-    to_decided, to_dispatched, to_agent = [], [], []
+    to_decided, to_claimed, to_dispatched, to_agent = [], [], [], []
     async with await Store.open(store_url) as store:
         jobs = await store.intents_for_rooms([t.room for t in rooms])
         for timing in rooms:
@@ -288,14 +289,18 @@ async def webhook_breakdown(store_url: str, timings: list[RoomTiming]) -> dict[s
             finished = room_jobs[0].finished_at if len(room_jobs) == 1 else None
             if finished is None or timing.seconds is None:
                 continue
+            attempts = await store.attempts(room_jobs[0].job_id)
             decided = room_jobs[0].created_at.timestamp() - timing.started_wall
+            claimed = attempts[-1].started_at.timestamp() - timing.started_wall
             dispatched = finished.timestamp() - timing.started_wall
             to_decided.append(decided)
-            to_dispatched.append(dispatched - decided)
+            to_claimed.append(claimed - decided)
+            to_dispatched.append(dispatched - claimed)
             to_agent.append(timing.seconds - dispatched)
     return {
         "join → webhook decided (job queued)": statistics.median(to_decided),
-        "job queued → CreateDispatch answered": statistics.median(to_dispatched),
+        "job queued → claimed by the dispatcher": statistics.median(to_claimed),
+        "claimed → CreateDispatch answered": statistics.median(to_dispatched),
         "dispatch answered → agent in room": statistics.median(to_agent),
     }
 
@@ -321,21 +326,37 @@ def room_started(stack: Stack, room: api.Room) -> tuple[bytes, dict[str, str]]:
     return body, signed(stack, body)
 
 
-async def warm(http: httpx.AsyncClient, url: str) -> None:
+async def warm(http: aiohttp.ClientSession, url: str) -> None:
     """Open the pool's connections before timing (``/healthz``: the trivial app answers 404)."""
-    await bounded((http.get(f"{url}/healthz") for _ in range(IN_FLIGHT)), IN_FLIGHT)
+
+    async def get() -> None:
+        async with http.get(f"{url}/healthz") as response:
+            await response.read()
+
+    await bounded((get() for _ in range(IN_FLIGHT)), IN_FLIGHT)
 
 
 async def post_all(
-    http: httpx.AsyncClient, url: str, requests: list[tuple[bytes, dict[str, str]]]
-) -> tuple[list[float], list[httpx.Response]]:
-    async def post(body: bytes, headers: dict[str, str]) -> tuple[float, httpx.Response]:
+    http: aiohttp.ClientSession, url: str, requests: list[tuple[bytes, dict[str, str]]]
+) -> tuple[list[float], list[str]]:
+    """Post every request, ``IN_FLIGHT`` at a time: the latencies and the answers
+    (``"<status> <outcome>"``)."""
+
+    async def post(body: bytes, headers: dict[str, str]) -> tuple[float, str]:
         started = time.perf_counter()
-        response = await http.post(f"{url}/livekit/webhook", content=body, headers=headers)
-        return time.perf_counter() - started, response
+        async with http.post(f"{url}/livekit/webhook", data=body, headers=headers) as response:
+            answer = await response.json(content_type=None)
+        return time.perf_counter() - started, f"{response.status} {answer.get('outcome', '?')}"
 
     results = await bounded((post(b, h) for b, h in requests), IN_FLIGHT)
     return [r[0] for r in results], [r[1] for r in results]
+
+
+def count(answers: list[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for answer in answers:
+        counted[answer] = counted.get(answer, 0) + 1
+    return counted
 
 
 def metric_sum(text: str, name: str, labels: str = "") -> float:
@@ -346,8 +367,9 @@ def metric_sum(text: str, name: str, labels: str = "") -> float:
     return total
 
 
-async def finished_jobs(http: httpx.AsyncClient, url: str) -> tuple[float, float]:
-    text = (await http.get(f"{url}/metrics")).text
+async def finished_jobs(http: aiohttp.ClientSession, url: str) -> tuple[float, float]:
+    async with http.get(f"{url}/metrics") as response:
+        text = await response.text()
     done = sum(
         metric_sum(text, "switchboard_dispatches_total", f'outcome="{o}"')
         for o in ("dispatched", "already_dispatched", "dead")
@@ -384,19 +406,17 @@ async def burst(
     )
     print(f"  (b) created {BURST} rooms in {time.perf_counter() - created:.1f} s", file=sys.stderr)
     requests = [room_started(stack, room) for room in rooms]
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         await warm(http, trivial.url)
         ack_trivial, _ = await post_all(http, trivial.url, requests)
         await warm(http, service.url)
         await asyncio.sleep(1.0)
         first_post = time.time()
-        ack_service, responses = await post_all(http, service.url, requests)
+        ack_service, answers = await post_all(http, service.url, requests)
         acked_seconds = time.time() - first_post
-        statuses: dict[str, int] = {}
-        for response in responses:
-            key = f"{response.status_code} {response.json().get('outcome', '?')}"
-            statuses[key] = statuses.get(key, 0) + 1
+        statuses = count(answers)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             done, depth = await finished_jobs(http, service.url)
@@ -442,14 +462,10 @@ async def burst(
 
 
 async def outcomes(
-    http: httpx.AsyncClient, url: str, requests: list[tuple[bytes, dict[str, str]]]
+    http: aiohttp.ClientSession, url: str, requests: list[tuple[bytes, dict[str, str]]]
 ) -> dict[str, int]:
-    _, responses = await post_all(http, url, requests)
-    counted: dict[str, int] = {}
-    for response in responses:
-        key = f"{response.status_code} {response.json().get('outcome', '?')}"
-        counted[key] = counted.get(key, 0) + 1
-    return counted
+    _, answers = await post_all(http, url, requests)
+    return count(answers)
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -69,7 +69,13 @@ async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
     for room in rooms.rooms:
         if room.name.startswith(PROBE_ROOM_PREFIX):
             continue
-        dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room.name)
+        try:
+            dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room.name)
+        except api.TwirpError:
+            # Closed since it was listed: its ListDispatch is a 503, and it needs no advice.
+            if await _still_open(lkapi, room):
+                raise
+            continue
         inventory.server_rooms.append(
             ServerRoom(
                 name=room.name,
@@ -82,6 +88,11 @@ async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
             )
         )
     return inventory
+
+
+async def _still_open(lkapi: api.LiveKitAPI, room: api.Room) -> bool:
+    listed = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room.name]))
+    return any(current.sid == room.sid for current in listed.rooms)
 
 
 async def probe(

@@ -91,6 +91,8 @@ def explain(
         typer.echo("\nserver now:")
         if "error" in live:
             typer.echo(f"  {live['error']}")
+        elif not live["open"]:
+            typer.echo("  the room is not open on the server (closed, or never created)")
         else:
             typer.echo(f"  dispatches: {', '.join(live['dispatches']) or 'none'}")
             people = [f"{p['identity']} ({p['kind']})" for p in live["participants"]]
@@ -108,11 +110,16 @@ async def _explain(settings: Settings, room: str) -> dict[str, Any]:
 async def _live(settings: Settings, room: str) -> dict[str, Any]:
     async with _client(settings) as client:
         try:
+            # ListDispatch of a closed room is a 503 after seconds of retries, not an empty
+            # list (semantics suite), and a closed room is the usual subject of "why".
+            if await client.get_room(room) is None:
+                return {"open": False}
             dispatches = await client.list_dispatches(room)
             participants = await client.list_participants(room)
         except SwitchboardError as exc:
             return {"error": str(exc)}
     return {
+        "open": True,
         "dispatches": [d.agent_name or '"" (automatic)' for d in dispatches],
         "participants": [{"identity": p.identity, "kind": p.kind} for p in participants],
     }

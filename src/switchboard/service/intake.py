@@ -18,8 +18,8 @@ from google.protobuf.json_format import ParseError
 from livekit import api
 
 from switchboard.rules import EVENT_TYPES, RoomEvent, RulesHolder
-from switchboard.service.decide import decide_and_record
-from switchboard.store import Store
+from switchboard.service.decide import decide
+from switchboard.store import NewFact, Store
 
 logger = logging.getLogger("switchboard.webhook")
 
@@ -111,33 +111,37 @@ class WebhookIntake:
         if not event.id:
             return _reject(400, "the event has no id", kind)
         sid = event.room.sid if event.room else ""
-        if not await self._store.record_event(event.id, kind, room, sid, text):
+        decision, record = decide(self._rules, event) if event.is_dispatch_event else (None, None)
+        fact = _fact_of(event) if kind in FACT_EVENTS else None
+        if not await self._store.record_webhook(
+            event.id, kind, room, sid, text, decision=record, fact=fact
+        ):
             logger.info("webhook duplicate id=%s event=%s room=%s", event.id, kind, room)
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
         detail: dict[str, Any] = {"id": event.id, "room": room}
         enqueued = 0
-        if event.is_dispatch_event:
-            decision = await decide_and_record(self._store, self._rules, event)
-            if decision is not None:
-                enqueued = len(decision.dispatches)
-                detail |= {"rule": decision.rule_id, "dispatch": decision.agent_names}
-                logger.info(
-                    "webhook id=%s event=%s room=%s rule=%s dispatch=%s",
-                    event.id,
-                    kind,
-                    room,
-                    decision.rule_id,
-                    decision.agent_names,
-                )
-        if kind in FACT_EVENTS:
-            participant = event.participant
-            fact = {"event_id": event.id}
-            if participant is not None:
-                fact |= {"identity": participant.identity, "kind": participant.kind}
-            await self._store.record_room_fact(room, kind, fact, room_sid=sid)
+        if decision is not None:
+            enqueued = len(decision.dispatches)
+            detail |= {"rule": decision.rule_id, "dispatch": decision.agent_names}
+            logger.info(
+                "webhook id=%s event=%s room=%s rule=%s dispatch=%s",
+                event.id,
+                kind,
+                room,
+                decision.rule_id,
+                decision.agent_names,
+            )
         if enqueued:
             await self._on_enqueued()
         return IntakeResult(200, "recorded", kind, detail, enqueued)
+
+
+def _fact_of(event: RoomEvent) -> NewFact:
+    """What the room's timeline keeps of a participant or room event."""
+    detail: dict[str, Any] = {"event_id": event.id}
+    if event.participant is not None:
+        detail |= {"identity": event.participant.identity, "kind": event.participant.kind}
+    return NewFact(event.event, detail)
 
 
 def _reject(status: int, reason: str, kind: str = "") -> IntakeResult:

@@ -43,6 +43,7 @@ class ReconcileReport:
     rooms: int = 0
     repairs: dict[str, list[str]] = field(default_factory=dict)
     decided_late: int = 0
+    closed_meanwhile: int = 0
 
 
 class Reconciler:
@@ -86,11 +87,27 @@ class Reconciler:
         report.rooms = len(rooms)
         intents = await self._store.intents_for_rooms([room.name for room in rooms])
         for room in rooms:
-            have_job = {job.agent_name for job in intents.get(room.name, []) if _same(job, room)}
-            enqueued = await self._repair(room, have_job)
-            if enqueued:
+            enqueued = await self.reconcile_room(room, intents.get(room.name, []))
+            if enqueued is None:
+                report.closed_meanwhile += 1
+            elif enqueued:
                 report.repairs[room.name] = enqueued
         return report
+
+    async def reconcile_room(self, room: RoomState, intents: Iterable[Job]) -> list[str] | None:
+        """Enqueue what the rules want in one listed room (``intents``: its jobs in the store);
+        None when the room closed since it was listed."""
+        have_job = {job.agent_name for job in intents if _same(job, room)}
+        try:
+            return await self._repair(room, have_job)
+        except LiveKitError:
+            # A room that closes mid-pass makes its ListDispatch a 503 (semantics suite): that
+            # room is done, and the pass goes on. A room still open failed for real: raise.
+            current = await self._client.get_room(room.name)
+            if current is not None and current.sid == room.sid:
+                raise
+            logger.info("reconcile room=%s closed while the pass ran; skipped", room.name)
+            return None
 
     async def _repair(self, room: RoomState, have_job: set[str]) -> list[str]:
         wanted = await self._wanted(room)

@@ -65,6 +65,27 @@ async def record_decision(
             f"event {event_id!r} belongs to room {event.room_name!r}, not {room_name!r}; "
             "pass the room of the event the decision is about"
         )
+    return await record_decision_of(
+        connection,
+        event,
+        rule_id=rule_id,
+        dispatches=dispatches,
+        explanation=explanation,
+        decided_at=decided_at,
+    )
+
+
+async def record_decision_of(
+    connection: AsyncConnection,
+    event: StoredEvent,
+    *,
+    rule_id: str | None,
+    dispatches: Sequence[tuple[str, str]],
+    explanation: Mapping[str, Any],
+    decided_at: datetime,
+) -> bool:
+    """``record_decision`` for an event recorded in this transaction (no lookup needed)."""
+    event_id = event.event_id
     wanted = [Dispatch(*dispatch) for dispatch in dispatches]
     values = {
         "event_id": event_id,

@@ -1,7 +1,9 @@
-"""The rows the store returns: plain frozen dataclasses, detached from the database."""
+"""The rows the store returns (plain frozen dataclasses, detached from the database) and the
+new rows it takes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -59,6 +61,24 @@ class StoredEvent:
     room_sid: str
     body_json: str
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewDecision:
+    """A decision to record with its event: ``rule_id`` None when no rule matched;
+    ``dispatches`` are ``(agent_name, metadata)`` pairs."""
+
+    rule_id: str | None
+    dispatches: Sequence[tuple[str, str]]
+    explanation: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewFact:
+    """A room fact to record with its event (``participant_joined``...)."""
+
+    kind: str
+    detail: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

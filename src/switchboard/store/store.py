@@ -31,6 +31,8 @@ from switchboard.store.models import (
     DecisionRecord,
     Job,
     JobStatus,
+    NewDecision,
+    NewFact,
     RoomFact,
     StoredEvent,
     TimelineEntry,
@@ -147,6 +149,47 @@ class Store:
         )
         async with self._transaction() as connection:
             return await _events.record_event(connection, event)
+
+    async def record_webhook(
+        self,
+        event_id: str,
+        event_type: str,
+        room_name: str,
+        room_sid: str,
+        body_json: str,
+        *,
+        decision: NewDecision | None = None,
+        fact: NewFact | None = None,
+    ) -> bool:
+        """``record_event`` with the event's decision (and the decision's jobs) and a room fact,
+        in one transaction; False, recording nothing, if the id was already recorded.
+
+        One transaction instead of one per part: the intake's write cost per webhook bounds
+        how fast a burst is acknowledged (bench/README.md).
+        """
+        event = StoredEvent(event_id, event_type, room_name, room_sid, body_json, self._now())
+        async with self._transaction() as connection:
+            if not await _events.record_event(connection, event):
+                return False
+            if decision is not None:
+                await _events.record_decision_of(
+                    connection,
+                    event,
+                    rule_id=decision.rule_id,
+                    dispatches=decision.dispatches,
+                    explanation=decision.explanation,
+                    decided_at=event.received_at,
+                )
+            if fact is not None:
+                await _facts.record_fact(
+                    connection,
+                    room_name=event.room_name,
+                    room_sid=event.room_sid,
+                    kind=fact.kind,
+                    detail=fact.detail,
+                    at=event.received_at,
+                )
+            return True
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
         """The recorded event with this id, if any."""

@@ -6,8 +6,10 @@ Facts a-e of the semantics suite; see docs/livekit-semantics.md.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
+import pytest
 from livekit import api
 
 from switchboard.stack.stack import Stack
@@ -85,6 +87,22 @@ async def test_d_create_dispatch_into_a_missing_room_also_brings_the_unnamed_wor
         assert await _dispatch_names(lkapi, room_name) == ["", "outbound-caller"]
     finally:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_list_dispatch_of_a_missing_room_fails_as_unavailable_and_creates_nothing(
+    lkapi: api.LiveKitAPI, room_name: str
+) -> None:
+    """ListDispatch is routed to the node hosting the room; with no such room nobody answers,
+    and the server says 503 "no response from servers" (which livekit-api retries, then raises)
+    rather than an empty list. That is why the dispatcher asks ListRooms first, not in parallel."""
+    started = time.monotonic()
+    with pytest.raises(api.TwirpError) as raised:
+        await lkapi.agent_dispatch.list_dispatch(room_name=room_name)
+    print(f"ListDispatch of a missing room failed after {time.monotonic() - started:.2f} s")
+    assert raised.value.status == 503
+    assert "no response from servers" in raised.value.message
+    rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room_name]))
+    assert [room.name for room in rooms.rooms] == []
 
 
 async def test_d_create_dispatch_into_an_existing_room_adds_only_the_named_agent(

@@ -79,6 +79,7 @@ async def test_explain_shows_webhook_decision_and_dispatch_of_a_handled_room(
         assert [d["dispatch"] for d in qualify] == [[{"agent": "qualifier", "metadata": ""}]]
         results = [e for e in report["timeline"] if e["kind"] == "dispatch_result"]
         assert results, report["timeline"]
+        assert report["server"]["open"] is True
         assert sorted(report["server"]["dispatches"]) == ['"" (automatic)', "qualifier"]
     finally:
         await svc_api.room.delete_room(api.DeleteRoomRequest(room=room_name))
@@ -91,6 +92,12 @@ async def test_explain_of_an_unknown_room_says_nothing_was_recorded(
     code, out, _ = await switchboard(service_stack, "explain", "never-seen", "--store", store)
     assert code == 0
     assert "nothing recorded for this room in the store" in out
+    assert "the room is not open on the server (closed, or never created)" in out
+    code, out, _ = await switchboard(
+        service_stack, "explain", "never-seen", "--store", store, "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["server"] == {"open": False}
 
 
 async def test_token_carries_the_agents_of_the_rules(

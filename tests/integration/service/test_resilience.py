@@ -14,7 +14,7 @@ from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from tests.integration.service.checks import SETTLE_SECONDS, dispatch_names
 from tests.integration.service.conftest import new_stack
-from tests.integration.service.harness import service_settings, start_service
+from tests.integration.service.harness import RunningService, service_settings, start_service
 from tests.support.participants import eventually, join
 from tests.support.workers import WorkerPool, start_probe_workers
 
@@ -247,3 +247,23 @@ async def test_a_lost_participant_joined_webhook_is_repaired_from_the_room_s_par
         await service.stop()
         workers.stop()
         stack.stop()
+
+
+async def test_a_room_closing_during_a_reconcile_pass_is_skipped_not_fatal(
+    service_stack: Stack, front: object, service: RunningService, svc_api: api.LiveKitAPI
+) -> None:
+    """A pass lists the rooms, then asks ListDispatch room by room; a room deleted in between
+    answers 503 (semantics suite). That room is skipped and the pass goes on; a room that is
+    still open is reconciled as usual."""
+    reconciler = service.runtime.reconciler
+    client = service.runtime.client
+    metadata = '{"flow": "qualify"}'
+    await svc_api.room.create_room(api.CreateRoomRequest(name="rc-closing", metadata=metadata))
+    await svc_api.room.create_room(api.CreateRoomRequest(name="rc-open", metadata=metadata))
+    try:
+        listed = {room.name: room for room in await client.list_rooms()}
+        await svc_api.room.delete_room(api.DeleteRoomRequest(room="rc-closing"))
+        assert await reconciler.reconcile_room(listed["rc-closing"], []) is None
+        assert await reconciler.reconcile_room(listed["rc-open"], []) is not None
+    finally:
+        await svc_api.room.delete_room(api.DeleteRoomRequest(room="rc-open"))

@@ -8,7 +8,16 @@ from datetime import datetime
 
 import pytest
 
-from switchboard.store import Dispatch, JobStatus, Store, StoreError, UnknownEventError
+from switchboard.store import (
+    Dispatch,
+    JobStatus,
+    NewDecision,
+    NewFact,
+    Store,
+    StoreError,
+    TimelineKind,
+    UnknownEventError,
+)
 from tests.integration.store.fixtures import ManualClock
 
 
@@ -123,3 +132,32 @@ async def test_undecided_events_are_found_for_recovery(store: Store, clock: Manu
 async def test_naive_timestamps_are_refused(store: Store) -> None:
     with pytest.raises(StoreError, match="naive datetime"):
         await store.record_event("EV_1", "room_started", "r", "RM_1", "{}", datetime(2026, 1, 1))
+
+
+async def test_a_webhook_is_recorded_with_its_decision_and_fact_in_one_go(store: Store) -> None:
+    body = _body("EV_joined", "participant_joined", "support-1")
+    decision = NewDecision("vip", [("qualifier", "")], {"text": "vip matched"})
+    fact = NewFact("participant_joined", {"identity": "caller"})
+
+    async def deliver() -> bool:
+        return await store.record_webhook(
+            "EV_joined", "participant_joined", "support-1", "RM_1", body,
+            decision=decision, fact=fact,
+        )  # fmt: skip
+
+    results = await asyncio.gather(*(deliver() for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    [recorded] = await store.decisions_for_room("support-1")
+    assert (recorded.event_id, recorded.rule_id) == ("EV_joined", "vip")
+    jobs = (await store.intents_for_rooms(["support-1"]))["support-1"]
+    assert [(job.agent_name, job.room_sid, job.event_id) for job in jobs] == [
+        ("qualifier", "RM_1", "EV_joined")
+    ]
+    kinds = [entry.kind for entry in await store.timeline("support-1")]
+    assert kinds == [
+        TimelineKind.EVENT,
+        TimelineKind.DECISION,
+        TimelineKind.DISPATCH_ENQUEUED,
+        TimelineKind.FACT,
+    ]
+    assert await store.undecided_events(["participant_joined"], older_than_seconds=0) == []
