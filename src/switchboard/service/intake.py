@@ -19,7 +19,8 @@ from livekit import api
 
 from switchboard.rules import EVENT_TYPES, RoomEvent, RulesHolder
 from switchboard.service.decide import decide
-from switchboard.store import NewFact, Store
+from switchboard.service.group_commit import GroupCommit
+from switchboard.store import NewFact, NewWebhook, Store
 
 logger = logging.getLogger("switchboard.webhook")
 
@@ -62,7 +63,7 @@ class WebhookIntake:
         api_secret: str,
         on_enqueued: Callable[[], Awaitable[None]],
     ) -> None:
-        self._store = store
+        self._writer = GroupCommit(store)
         self._rules = rules
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self._on_enqueued = on_enqueued
@@ -113,9 +114,8 @@ class WebhookIntake:
         sid = event.room.sid if event.room else ""
         decision, record = decide(self._rules, event) if event.is_dispatch_event else (None, None)
         fact = _fact_of(event) if kind in FACT_EVENTS else None
-        if not await self._store.record_webhook(
-            event.id, kind, room, sid, text, decision=record, fact=fact
-        ):
+        webhook = NewWebhook(event.id, kind, room, sid, text, decision=record, fact=fact)
+        if not await self._writer.record(webhook):
             logger.info("webhook duplicate id=%s event=%s room=%s", event.id, kind, room)
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
         detail: dict[str, Any] = {"id": event.id, "room": room}

@@ -28,3 +28,30 @@ async def insert_unless_exists(
     )
     result = await connection.execute(statement)
     return result.scalar_one_or_none()
+
+
+async def insert_many_unless_exist(
+    connection: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    unique: Sequence[str],
+    returning: str | None = None,
+) -> set[Any]:
+    """Insert the rows whose ``unique`` columns are not taken yet (also not by an earlier row of
+    the same call), in one statement; the ``returning`` column of each row inserted.
+
+    Rows go in sorted by ``unique``: concurrent batches (replicas on PostgreSQL) then take
+    their index locks in one order and cannot deadlock.
+    """
+    if not rows:
+        return set()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    ordered = sorted(rows, key=lambda row: tuple(row[column] for column in unique))
+    statement = (
+        dialect.insert(table).values(ordered).on_conflict_do_nothing(index_elements=list(unique))
+    )
+    if returning is None:
+        await connection.execute(statement)
+        return set()
+    result = await connection.execute(statement.returning(table.c[returning]))
+    return set(result.scalars())

@@ -82,6 +82,19 @@ class NewFact:
 
 
 @dataclass(frozen=True, slots=True)
+class NewWebhook:
+    """A webhook event to record, with the decision on it and the room fact it makes, if any."""
+
+    event_id: str
+    event_type: str
+    room_name: str
+    room_sid: str
+    body_json: str
+    decision: NewDecision | None = None
+    fact: NewFact | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """The rules engine's verdict on one event; ``rule_id`` is None when no rule matched."""
 

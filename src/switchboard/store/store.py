@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from switchboard.store import _events, _facts, _jobs, _queue
+from switchboard.store import _events, _facts, _intake, _jobs, _queue
 from switchboard.store._clock import Clock, require_aware, utc_now
 from switchboard.store._engine import create_engine, failure_reason
 from switchboard.store._migrate import migrate
@@ -31,8 +31,7 @@ from switchboard.store.models import (
     DecisionRecord,
     Job,
     JobStatus,
-    NewDecision,
-    NewFact,
+    NewWebhook,
     RoomFact,
     StoredEvent,
     TimelineEntry,
@@ -150,46 +149,18 @@ class Store:
         async with self._transaction() as connection:
             return await _events.record_event(connection, event)
 
-    async def record_webhook(
-        self,
-        event_id: str,
-        event_type: str,
-        room_name: str,
-        room_sid: str,
-        body_json: str,
-        *,
-        decision: NewDecision | None = None,
-        fact: NewFact | None = None,
-    ) -> bool:
-        """``record_event`` with the event's decision (and the decision's jobs) and a room fact,
-        in one transaction; False, recording nothing, if the id was already recorded.
+    async def record_webhooks(self, webhooks: Sequence[NewWebhook]) -> list[bool]:
+        """Record webhook events, each with its decision (and the decision's jobs) and room
+        fact, all in one transaction; per webhook, True if recorded, False if its event id
+        already was (also by an earlier webhook of the same call): then nothing of it is kept.
 
-        One transaction instead of one per part: the intake's write cost per webhook bounds
-        how fast a burst is acknowledged (bench/README.md).
+        One transaction and a statement per table for a whole batch: under a burst the
+        intake's writes, not the HTTP, bound how fast webhooks are acknowledged.
         """
-        event = StoredEvent(event_id, event_type, room_name, room_sid, body_json, self._now())
+        if not webhooks:
+            return []
         async with self._transaction() as connection:
-            if not await _events.record_event(connection, event):
-                return False
-            if decision is not None:
-                await _events.record_decision_of(
-                    connection,
-                    event,
-                    rule_id=decision.rule_id,
-                    dispatches=decision.dispatches,
-                    explanation=decision.explanation,
-                    decided_at=event.received_at,
-                )
-            if fact is not None:
-                await _facts.record_fact(
-                    connection,
-                    room_name=event.room_name,
-                    room_sid=event.room_sid,
-                    kind=fact.kind,
-                    detail=fact.detail,
-                    at=event.received_at,
-                )
-            return True
+            return await _intake.record_webhooks(connection, webhooks, self._now())
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
         """The recorded event with this id, if any."""

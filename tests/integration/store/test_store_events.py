@@ -13,6 +13,7 @@ from switchboard.store import (
     JobStatus,
     NewDecision,
     NewFact,
+    NewWebhook,
     Store,
     StoreError,
     TimelineKind,
@@ -134,26 +135,30 @@ async def test_naive_timestamps_are_refused(store: Store) -> None:
         await store.record_event("EV_1", "room_started", "r", "RM_1", "{}", datetime(2026, 1, 1))
 
 
-async def test_a_webhook_is_recorded_with_its_decision_and_fact_in_one_go(store: Store) -> None:
-    body = _body("EV_joined", "participant_joined", "support-1")
-    decision = NewDecision("vip", [("qualifier", "")], {"text": "vip matched"})
-    fact = NewFact("participant_joined", {"identity": "caller"})
+def _webhook(event_id: str, room: str, agent: str = "qualifier") -> NewWebhook:
+    return NewWebhook(
+        event_id, "participant_joined", room, "RM_1", _body(event_id, "participant_joined", room),
+        decision=NewDecision("vip", [(agent, "")], {"text": "vip matched"}),
+        fact=NewFact("participant_joined", {"identity": "caller"}),
+    )  # fmt: skip
 
-    async def deliver() -> bool:
-        return await store.record_webhook(
-            "EV_joined", "participant_joined", "support-1", "RM_1", body,
-            decision=decision, fact=fact,
-        )  # fmt: skip
 
-    results = await asyncio.gather(*(deliver() for _ in range(5)))
-    assert sorted(results) == [False, False, False, False, True]
-    [recorded] = await store.decisions_for_room("support-1")
-    assert (recorded.event_id, recorded.rule_id) == ("EV_joined", "vip")
-    jobs = (await store.intents_for_rooms(["support-1"]))["support-1"]
-    assert [(job.agent_name, job.room_sid, job.event_id) for job in jobs] == [
-        ("qualifier", "RM_1", "EV_joined")
+async def test_webhooks_are_recorded_with_their_decisions_and_facts_once(store: Store) -> None:
+    first = await store.record_webhooks(
+        [_webhook("EV_a", "room-a"), _webhook("EV_b", "room-b"), _webhook("EV_a", "room-a")]
+    )
+    assert first == [True, True, False]
+    assert await store.record_webhooks([_webhook("EV_b", "room-b")]) == [False]
+    # Another event of room-a wanting the same agent: recorded, but no second job.
+    assert await store.record_webhooks([_webhook("EV_c", "room-a")]) == [True]
+
+    assert [d.event_id for d in await store.decisions_for_room("room-a")] == ["EV_a", "EV_c"]
+    jobs = await store.intents_for_rooms(["room-a", "room-b"])
+    assert [(j.agent_name, j.room_sid, j.event_id) for j in jobs["room-a"]] == [
+        ("qualifier", "RM_1", "EV_a")
     ]
-    kinds = [entry.kind for entry in await store.timeline("support-1")]
+    assert [j.event_id for j in jobs["room-b"]] == ["EV_b"]
+    kinds = [entry.kind for entry in await store.timeline("room-b")]
     assert kinds == [
         TimelineKind.EVENT,
         TimelineKind.DECISION,
@@ -161,3 +166,26 @@ async def test_a_webhook_is_recorded_with_its_decision_and_fact_in_one_go(store:
         TimelineKind.FACT,
     ]
     assert await store.undecided_events(["participant_joined"], older_than_seconds=0) == []
+
+
+async def test_batches_racing_across_two_replicas_record_each_event_once(store_url: str) -> None:
+    replicas = await asyncio.gather(Store.open(store_url), Store.open(store_url))
+    try:
+        batches = [
+            [_webhook(f"EV_{(start + i) % 30}", f"room-{(start + i) % 30}") for i in range(10)]
+            for start in range(0, 30, 3)
+        ]
+        results = await asyncio.gather(
+            *(replica.record_webhooks(batch) for replica in replicas for batch in batches)
+        )
+        recorded = [
+            webhook.event_id
+            for batch, answers in zip(batches * 2, results, strict=True)
+            for webhook, answer in zip(batch, answers, strict=True)
+            if answer
+        ]
+        assert sorted(recorded) == sorted(f"EV_{i}" for i in range(30))
+        jobs = await replicas[0].intents_for_rooms([f"room-{i}" for i in range(30)])
+        assert all(len(room_jobs) == 1 for room_jobs in jobs.values()), jobs
+    finally:
+        await asyncio.gather(*(replica.close() for replica in replicas))
