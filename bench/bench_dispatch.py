@@ -619,31 +619,33 @@ def write_readme(markdown: str, command: str, elapsed: float) -> None:
 
 
 EXPLANATION = """
-What the figures say (they vary run to run on a 2-core machine shared with livekit-server, redis,
-two workers and, here, other test runs; a p95 of 15 rooms is the 15th value):
+What the figures say (they vary run to run on a 2-core machine shared with livekit-server, redis
+and two workers; 30 rooms per variant, so a p95 is the 29th value; over the last four runs
+webhook / native ranged 1.09–1.17× at p50 and 1.07–1.15× at p95):
 
 * **Room start → agent.** Most of the time is the agent's own arrival: from `CreateDispatch`
   answered to the AGENT participant in the room (the server offers the job, the worker hands it
   to its prewarmed process, which connects over rtc) takes ~0.4 s, and the native path pays it
   too. The webhook path adds the server's `room_started` delivery and the intake (join → job
-  queued) plus the dispatcher's claim, `ListRooms`, `ListDispatch`, `CreateDispatch` and
-  completion (each API call is 2–4 ms on loopback; the rest is SQLite transactions), about
-  0.1 s together: ~1.1× native at p50, at the goal; the p95 is noisier.
+  queued), the dispatcher's claim (a store transaction), then `ListRooms`, `ListDispatch` and
+  `CreateDispatch` one after the other (`ListDispatch` of a missing room is a 503 after seconds
+  of retries, so it is asked only once `ListRooms` found the room) and the completion: about
+  0.1 s together, ~1.1× native, at the goal but with little margin.
 * **Naive vs webhook.** On an idle stack the naive handler is as fast as the service or faster:
-  it makes one API call inside the request, the service makes three and two store transactions,
+  it makes one API call inside the request, the service makes three and three store transactions,
   which is the price of exactly once (the room check keeps `CreateDispatch` from creating a room
   that brings the unnamed worker; `ListDispatch` keeps a retry or a token-native join from
   doubling the agent). The "≥ 2× faster than naive" goal is **not met**, and cannot be by latency
   on an idle loopback: what the naive handler lacks (dedupe, retries, a quick ack) shows as
   doubled or missing agents under retries and outages, not as latency.
-* **Burst.** httpx's `AsyncClient` with 50 connections is itself the limit: ~300 requests/s
-  against the trivial endpoint (aiohttp does ~2,000/s against the same endpoint), so ack latencies
-  are mostly client-side queueing and the ratio to the trivial endpoint is the figure to read.
-  The intake takes each webhook in two SQLite write transactions (event; decision with its jobs)
-  while the dispatcher's claims and completions compete for the same single writer; that, not
-  the LiveKit API, bounds the dispatch throughput. Exactly once held: one `qualifier` dispatch per
-  room on the server, the same-bytes replay answered `duplicate`, the replay with new event ids
-  was recorded and decided but queued no job.
+* **Burst.** Posted with aiohttp (httpx's client was itself the limit at ~300 requests/s). The
+  intake group-commits: webhooks that arrive while a write is in flight are recorded together,
+  one statement per table per batch, and each request is answered once its own webhook is
+  durable. That took the 500 acks from 7.4 s (two transactions per webhook; p99 2.4 s) to
+  ~1.2 s (p99 ~0.2 s). Dispatching is now the slower half: one claim per batch of jobs, three
+  API calls and a completion transaction per job, ~60 jobs/s. Exactly once held: one
+  `qualifier` dispatch per room on the server, the same-bytes replay answered `duplicate`, the
+  replay with new event ids was recorded and decided but queued no job.
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.requests import Request
@@ -9,18 +10,26 @@ from starlette.responses import JSONResponse
 
 from switchboard.service.intake import MAX_BODY_BYTES, IntakeResult
 from switchboard.service.runtime import ServiceRuntime
+from switchboard.store import StoreError
+
+logger = logging.getLogger("switchboard.webhook")
 
 
 async def webhook(request: Request) -> JSONResponse:
     """Verify, record and decide one LiveKit webhook; 2xx unless the request itself is bad."""
     started = time.perf_counter()
     runtime: ServiceRuntime = request.app.state.runtime
-    await runtime.start()
     body = await _read_limited(request)
     if body is None:
         result = IntakeResult(413, "rejected", detail={"reason": "body larger than 1 MiB"})
     else:
-        result = await runtime.intake.handle(body, request.headers.get("authorization"))
+        try:
+            await runtime.start()
+            result = await runtime.intake.handle(body, request.headers.get("authorization"))
+        except StoreError as exc:
+            # Nothing was recorded; livekit-server retries a 5xx with the same event id.
+            logger.warning("webhook not recorded, the store failed: %s", exc)
+            result = IntakeResult(503, "unavailable", detail={"reason": str(exc)})
     metrics = runtime.metrics
     metrics.webhooks.labels(event=result.event_type or "-", outcome=result.outcome).inc()
     metrics.ack_seconds.observe(time.perf_counter() - started)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from livekit import api
 
@@ -14,7 +16,8 @@ from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from tests.integration.service.checks import SETTLE_SECONDS, dispatch_names
 from tests.integration.service.conftest import new_stack
-from tests.integration.service.harness import RunningService, service_settings, start_service
+from tests.integration.service.harness import RunningService, service_settings, sign, start_service
+from tests.integration.store.pg_server import PostgresServer
 from tests.support.participants import eventually, join
 from tests.support.workers import WorkerPool, start_probe_workers
 
@@ -267,3 +270,35 @@ async def test_a_room_closing_during_a_reconcile_pass_is_skipped_not_fatal(
         assert await reconciler.reconcile_room(listed["rc-open"], []) is not None
     finally:
         await svc_api.room.delete_room(api.DeleteRoomRequest(room="rc-open"))
+
+
+async def test_a_webhook_while_the_store_is_down_gets_503_with_the_reason_and_no_password(
+    service_stack: Stack, rules_path: Path
+) -> None:
+    """The store (PostgreSQL) stops under a running service: the webhook is answered 503 with
+    the store's reason, so livekit-server retries it; the database password never shows."""
+    postgres = PostgresServer()
+    postgres.start()
+    try:
+        url = postgres.create_database("switchboard")
+        settings = service_settings(service_stack, rules_path, url)
+        service = await start_service(settings, free_port())
+        try:
+            body = json.dumps(
+                {"event": "room_started", "id": "EV_down", "room": {"sid": "RM_d", "name": "d"}}
+            ).encode()
+            headers = {"Authorization": sign(service_stack, body)}
+            async with httpx.AsyncClient(base_url=service.url) as http:
+                assert (await http.post("/livekit/webhook", content=body, headers=headers)).json()[
+                    "outcome"
+                ] == "recorded"
+                postgres.stop()
+                answer = await http.post("/livekit/webhook", content=body, headers=headers)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["outcome"] == "unavailable"
+            assert "store" in answer.json()["reason"]
+            assert postgres.password not in answer.text
+        finally:
+            await service.stop()
+    finally:
+        postgres.stop()
