@@ -17,9 +17,9 @@ from switchboard.store.errors import StoreError, UnknownEventError
 from switchboard.store.models import DecisionRecord, Dispatch, StoredEvent
 
 
-async def record_event(connection: AsyncConnection, event: StoredEvent) -> bool:
-    """Insert the event; False when its id is already recorded (a redelivery)."""
-    values = {
+def event_row(event: StoredEvent) -> dict[str, Any]:
+    """The events-table row of ``event``."""
+    return {
         "event_id": event.event_id,
         "event_type": event.event_type,
         "room_name": event.room_name,
@@ -27,6 +27,30 @@ async def record_event(connection: AsyncConnection, event: StoredEvent) -> bool:
         "body_json": event.body_json,
         "received_at": event.received_at,
     }
+
+
+def decision_row(
+    event: StoredEvent,
+    rule_id: str | None,
+    dispatches: Sequence[tuple[str, str]],
+    explanation: Mapping[str, Any],
+    decided_at: datetime,
+) -> dict[str, Any]:
+    """The decisions-table row of a decision on ``event``."""
+    return {
+        "event_id": event.event_id,
+        "room_name": event.room_name,
+        "room_sid": event.room_sid,
+        "rule_id": rule_id,
+        "dispatches": [Dispatch(*dispatch)._asdict() for dispatch in dispatches],
+        "explanation": dict(explanation),
+        "decided_at": decided_at,
+    }
+
+
+async def record_event(connection: AsyncConnection, event: StoredEvent) -> bool:
+    """Insert the event; False when its id is already recorded (a redelivery)."""
+    values = event_row(event)
     return await insert_unless_exists(connection, events, values, ["event_id"]) is not None
 
 
@@ -65,37 +89,8 @@ async def record_decision(
             f"event {event_id!r} belongs to room {event.room_name!r}, not {room_name!r}; "
             "pass the room of the event the decision is about"
         )
-    return await record_decision_of(
-        connection,
-        event,
-        rule_id=rule_id,
-        dispatches=dispatches,
-        explanation=explanation,
-        decided_at=decided_at,
-    )
-
-
-async def record_decision_of(
-    connection: AsyncConnection,
-    event: StoredEvent,
-    *,
-    rule_id: str | None,
-    dispatches: Sequence[tuple[str, str]],
-    explanation: Mapping[str, Any],
-    decided_at: datetime,
-) -> bool:
-    """``record_decision`` for an event recorded in this transaction (no lookup needed)."""
-    event_id = event.event_id
     wanted = [Dispatch(*dispatch) for dispatch in dispatches]
-    values = {
-        "event_id": event_id,
-        "room_name": event.room_name,
-        "room_sid": event.room_sid,
-        "rule_id": rule_id,
-        "dispatches": [dispatch._asdict() for dispatch in wanted],
-        "explanation": dict(explanation),
-        "decided_at": decided_at,
-    }
+    values = decision_row(event, rule_id, wanted, explanation, decided_at)
     if await insert_unless_exists(connection, decisions, values, ["event_id"]) is None:
         return False
     for dispatch in wanted:

@@ -16,6 +16,19 @@ from switchboard.store.models import RoomFact
 _facts = room_facts.c
 
 
+def fact_row(
+    room_name: str, room_sid: str, kind: str, detail: Mapping[str, Any], at: datetime
+) -> dict[str, Any]:
+    """The row of a new room fact."""
+    return {
+        "room_name": room_name,
+        "room_sid": room_sid,
+        "kind": kind,
+        "detail": dict(detail),
+        "at": at,
+    }
+
+
 async def record_fact(
     connection: AsyncConnection,
     *,
@@ -26,13 +39,7 @@ async def record_fact(
     at: datetime,
 ) -> RoomFact:
     """Append a fact and return it with its id."""
-    values = {
-        "room_name": room_name,
-        "room_sid": room_sid,
-        "kind": kind,
-        "detail": dict(detail),
-        "at": at,
-    }
+    values = fact_row(room_name, room_sid, kind, detail, at)
     result = await connection.execute(insert(room_facts).values(values).returning(*room_facts.c))
     return fact_from_row(result.mappings().one())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Update, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +18,8 @@ from switchboard.store.models import AttemptResult, Job, JobStatus
 _jobs = dispatch_jobs.c
 _attempts = dispatch_attempts.c
 _RELEASED: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+# One job per room session and agent, ever.
+JOB_KEY: Final = ("room_name", "room_sid", "agent_name")
 
 
 async def enqueue(
@@ -31,7 +33,15 @@ async def enqueue(
     at: datetime,
 ) -> bool:
     """Create the job for (room, agent), due now; False if that room session already has one."""
-    values = {
+    values = job_row(room_name, room_sid, agent_name, metadata, event_id, at)
+    return await insert_unless_exists(connection, dispatch_jobs, values, JOB_KEY) is not None
+
+
+def job_row(
+    room_name: str, room_sid: str, agent_name: str, metadata: str, event_id: str, at: datetime
+) -> dict[str, Any]:
+    """The row of a new job, due at ``at``; unique per ``JOB_KEY``."""
+    return {
         "room_name": room_name,
         "room_sid": room_sid,
         "agent_name": agent_name,
@@ -42,8 +52,6 @@ async def enqueue(
         "next_attempt_at": at,
         "created_at": at,
     }
-    unique = ["room_name", "room_sid", "agent_name"]
-    return await insert_unless_exists(connection, dispatch_jobs, values, unique) is not None
 
 
 async def claim_due(
