@@ -3,4 +3,4 @@
 from switchboard.errors import ConfigError, StackError, SwitchboardError
 
 __all__ = ["ConfigError", "StackError", "SwitchboardError", "__version__"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
