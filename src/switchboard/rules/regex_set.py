@@ -6,6 +6,9 @@ patterns), where trying each rule's compiled ``re`` costs ~1.3 µs per rule. RE2
 ASCII, free of the few constructs the two read differently, and that RE2 accepts; texts that are
 printable ASCII (no newline for ``$`` to treat differently, no Unicode classes). Anything else
 falls back to the rule's own ``re`` test. The engine still runs every candidate's full test.
+
+RE2 (``google-re2``) comes with the ``service`` extra. Without it nothing is indexable: regex
+rules are simply scanned with ``re``, the same decisions, only slower with many of them.
 """
 
 from __future__ import annotations
@@ -13,16 +16,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-import re2
+try:
+    import re2
+except ImportError:  # a base install (no service extra): regex rules are scanned, not indexed
+    re2 = None
 
-_OPTIONS: Final = re2.Options()
-_OPTIONS.log_errors = False  # an unsupported pattern is expected here, not an error to log
+AVAILABLE: Final = re2 is not None
+"""Whether RE2 is installed, so that regex rules can be indexed."""
+_OPTIONS: Final = re2.Options() if AVAILABLE else None
+if _OPTIONS is not None:
+    _OPTIONS.log_errors = False  # an unsupported pattern is expected here, not an error to log
 _READ_DIFFERENTLY: Final = ("[:", "{,")
 """POSIX classes (``re`` reads ``[[:digit:]]`` as a plain set) and ``{,n}`` (RE2: literal)."""
 
 
 def indexable(pattern: str) -> bool:
     """Whether ``pattern`` can go into a ``RegexSet`` and match exactly what ``re`` matches."""
+    if not AVAILABLE:
+        return False
     if not pattern.isascii() or any(marker in pattern for marker in _READ_DIFFERENTLY):
         return False
     try:
@@ -42,6 +53,8 @@ class RegexSet:
     positions of the rules whose regex may match a text."""
 
     def __init__(self) -> None:
+        if not AVAILABLE:
+            raise RuntimeError("RegexSet needs RE2: pip install 'livekit-switchboard[service]'")
         self._set = re2.Set.SearchSet(_OPTIONS)
         self._ids: dict[str, int] = {}
         self._positions: list[list[int]] = []
