@@ -38,8 +38,8 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 async def open_phone(context: BrowserContext, server: ConsoleServer, room: str, name: str,
                      *, representative: bool = False) -> Page:  # fmt: skip
     page = await context.new_page()
-    await page.goto(f"{server.base_url}/phone?secret={server.secret}")
-    assert page.url == f"{server.base_url}/phone", "the secret must leave the address bar"
+    await page.goto(server.login_link("/phone"))
+    assert page.url == f"{server.base_url}/phone", "the login token must leave the address bar"
     await page.fill("#room", room)
     await page.fill("#name", name)
     if representative:
@@ -106,7 +106,7 @@ async def test_agent_leaves_both_humans_stay_connected_and_hear_each_other(
 ) -> None:
     room = sales_room()
     board = await context.new_page()
-    await board.goto(f"{console_server.base_url}/console?secret={console_server.secret}")
+    await board.goto(console_server.login_link("/console"))
     caller = await open_phone(context, console_server, room, "Ada Caller")
     await expect_agent_line(caller, FIRST_QUESTION)
     rep = await open_phone(context, console_server, room, "Rita Rep", representative=True)
@@ -179,7 +179,7 @@ async def test_console_updates_live_when_a_sip_call_arrives(
     board = await context.new_page()
     navigations: list[str] = []
     board.on("framenavigated", lambda frame: navigations.append(frame.url))
-    await board.goto(f"{console_server.base_url}/console?secret={console_server.secret}")
+    await board.goto(console_server.login_link("/console"))
     await expect(board.locator("#status")).to_contain_text("live")
     loaded = list(navigations)
     phone = start_uac(

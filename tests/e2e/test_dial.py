@@ -60,7 +60,7 @@ def number() -> str:
 async def join_and_dial(context: BrowserContext, dial: DialConsole, room: str, to: str) -> Page:
     server = dial.server
     page = await context.new_page()
-    await page.goto(f"{server.base_url}/phone?secret={server.secret}")
+    await page.goto(server.login_link("/phone"))
     await page.fill("#room", room)
     await page.fill("#name", "Dora Dialer")
     await page.click("#join-button")

@@ -1,7 +1,9 @@
-"""The console's guard: the service's shared secret, once, then an HttpOnly session cookie.
+"""The console's guard: the secret (login form) or a one-time login link, then a session cookie.
 
 The cookie holds an HMAC derived from the secret, never the secret itself, so nothing a page
-script can read would let it call ``POST /token`` directly.
+script can read would let it call ``POST /token`` directly. The secret never travels in a URL:
+a login link carries a random single-use token (``LoginLinks``) that is exchanged for the
+cookie on its first GET and is worthless afterwards or after ``LOGIN_LINK_TTL``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
@@ -18,6 +24,46 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 COOKIE = "switchboard_console"
 COOKIE_MAX_AGE = 12 * 3600
+LOGIN_LINK_TTL = 300.0
+LOGIN_LINK_PATH = "/console/login/"
+
+
+@dataclass
+class LoginLinks:
+    """Single-use login tokens, kept in this process's memory.
+
+    A token works once and for ``ttl`` seconds. Replicas do not share them: a link is redeemed
+    by the process that issued it (one process, or sticky routing in front of several).
+    """
+
+    ttl: float = LOGIN_LINK_TTL
+    _expiry: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issue(self) -> str:
+        """A new token, valid once for ``ttl`` seconds."""
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._lock:
+            self._expiry = {t: at for t, at in self._expiry.items() if at > now}
+            self._expiry[token] = now + self.ttl
+        return token
+
+    def redeem(self, token: str) -> bool:
+        """True once for an issued, unexpired token; the token is spent either way."""
+        with self._lock:
+            expires = self._expiry.pop(token, None)
+        return expires is not None and expires > time.monotonic()
+
+
+PROCESS_LOGIN_LINKS = LoginLinks()
+"""The links of this process: ``serve --print-login-link`` issues here, the routes redeem."""
+
+
+def login_link(base_url: str, token: str, next_path: str = "/console") -> str:
+    """The URL that logs a browser in with ``token`` and lands on ``next_path``."""
+    query = "" if next_path == "/console" else "?" + urlencode({"next": safe_next(next_path)})
+    return f"{base_url.rstrip('/')}{LOGIN_LINK_PATH}{token}{query}"
 
 
 def session_value(secret: str) -> str:

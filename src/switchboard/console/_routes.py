@@ -75,18 +75,38 @@ class Console:
         return _auth.is_authorized(request, self.deps.token_secret)
 
     async def page(self, request: Request) -> Response:
-        secret = self.deps.token_secret
-        given = request.query_params.get("secret")
-        if given is not None:
-            if secret and secrets.compare_digest(given.encode(), secret.encode()):
-                # Drop the secret from the address bar (and the history) at once.
-                redirect = RedirectResponse(request.url.path, 303)
-                return _auth.with_session(redirect, secret, request)
-            return _auth.login_page(request.url.path, "That secret is not the right one.", 401)
         if not self.authorized(request):
             return _auth.login_redirect(request)
         name = "phone.html" if request.url.path.rstrip("/").endswith("/phone") else "console.html"
         return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
+
+    async def login_with_link(self, request: Request) -> Response:
+        next_path = request.query_params.get("next", "/console")
+        secret = self.deps.token_secret
+        if not secret:
+            return _auth.api_denied(secret)
+        if not _auth.PROCESS_LOGIN_LINKS.redeem(request.path_params["token"]):
+            return _auth.login_page(
+                next_path,
+                "That login link was already used or has expired; log in with the secret, or "
+                "ask for a new link (switchboard serve --print-login-link, make dev).",
+                401,
+            )
+        # A clean address: the spent token leaves the address bar and the history at once.
+        redirect = RedirectResponse(_auth.safe_next(next_path), 303)
+        return _auth.with_session(redirect, secret, request)
+
+    async def new_login_link(self, request: Request) -> Response:
+        if not self.authorized(request):
+            return _auth.api_denied(self.deps.token_secret)
+        next_path = _auth.safe_next(request.query_params.get("next", "/console"))
+        token = _auth.PROCESS_LOGIN_LINKS.issue()
+        return JSONResponse(
+            {
+                "url": _auth.login_link(str(request.base_url), token, next_path),
+                "expires_in": int(_auth.PROCESS_LOGIN_LINKS.ttl),
+            }
+        )
 
     async def login_form(self, request: Request) -> Response:
         return _auth.login_page(request.query_params.get("next", "/console"))
@@ -201,6 +221,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         Route("/console", console.page, methods=["GET"]),
         Route("/console/login", console.login_form, methods=["GET"]),
         Route("/console/login", console.login, methods=["POST"]),
+        Route("/console/login/{token}", console.login_with_link, methods=["GET"]),
+        Route("/console/api/login-link", console.new_login_link, methods=["POST"]),
         Route("/console/api/token", console.token, methods=["POST"]),
         Route("/console/api/dial", console.dial, methods=["POST"]),
         Route("/console/api/rooms", console.rooms, methods=["GET"]),

@@ -38,6 +38,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
     rules: RulesOption = None,
     store: StoreOption = None,
+    print_login_link: Annotated[
+        bool,
+        typer.Option(
+            "--print-login-link",
+            help="Print a one-time console login link (valid 5 minutes) at start.",
+        ),
+    ] = False,
 ) -> None:
     """Run the webhook service (POST /livekit/webhook, /token, /healthz, /readyz, /metrics).
 
@@ -55,7 +62,20 @@ def serve(
         settings.require_rules()
     except SwitchboardError as exc:
         _fail(str(exc))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    if print_login_link:
+        _print_login_link(settings, host, port)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _print_login_link(settings: Settings, host: str, port: int) -> None:
+    from switchboard.console import _auth
+
+    if settings.token_secret is None or not settings.token_secret.get_secret_value():
+        _fail("--print-login-link needs SWITCHBOARD_TOKEN_SECRET (the console is off without it)")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    link = _auth.login_link(f"http://{shown}:{port}", _auth.PROCESS_LOGIN_LINKS.issue())
+    typer.echo(f"console login link (works once, for 5 minutes): {link}", err=True)
 
 
 def explain(
