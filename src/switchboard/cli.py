@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 
 from switchboard.doctor.cli import doctor
 from switchboard.rules.cli import rules_app, simulate
-from switchboard.service.cli import apply, explain, serve, token
-from switchboard.service.jobs_cli import jobs_app
 from switchboard.stack.cli import stack_app
 
 app = typer.Typer(
@@ -15,14 +15,54 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def missing_extra(command: str, extra: str, missing: ImportError) -> NoReturn:
+    """One line naming the extra ``command`` needs, then exit 2 (its packages are missing)."""
+    if (missing.name or "switchboard").partition(".")[0] == "switchboard":
+        raise missing  # our own module failed to import: a bug, not a missing extra
+    typer.echo(
+        f"error: 'switchboard {command}' needs the {extra} extra ({missing.name} is not "
+        f"installed): pip install 'livekit-switchboard[{extra}]'",
+        err=True,
+    )
+    raise typer.Exit(2)
+
+
+def register_missing(group: typer.Typer, command: str, extra: str, missing: ImportError) -> None:
+    """Register ``command`` on an install without ``extra``: whatever its arguments, it fails
+    with ``missing_extra``."""
+    name = command.rsplit(" ", 1)[-1]
+
+    @group.command(
+        name,
+        help=f"Not installed: needs the {extra} extra.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )
+    def unavailable() -> None:
+        missing_extra(command, extra, missing)
+
+
 app.add_typer(stack_app, name="stack")
-rules_app.command("apply")(apply)
-app.add_typer(rules_app, name="rules")
-app.command("simulate")(simulate)
-app.command("serve")(serve)
-app.command("explain")(explain)
-app.add_typer(jobs_app, name="jobs")
-app.command("token")(token)
+try:
+    from switchboard.service.cli import apply, explain, serve, token
+    from switchboard.service.jobs_cli import jobs_app
+except ImportError as no_service:  # a base install: the service extra is not there
+    for command in ("rules apply", "serve", "explain", "jobs", "token"):
+        register_missing(
+            rules_app if command == "rules apply" else app, command, "service", no_service
+        )
+    app.add_typer(rules_app, name="rules")
+    app.command("simulate")(simulate)
+else:
+    rules_app.command("apply")(apply)
+    app.add_typer(rules_app, name="rules")
+    app.command("simulate")(simulate)
+    app.command("serve")(serve)
+    app.command("explain")(explain)
+    app.add_typer(jobs_app, name="jobs")
+    app.command("token")(token)
 app.command("doctor")(doctor)
 
 
@@ -36,9 +76,12 @@ def agent(
     name: str = typer.Argument(help="qualifier or outbound-caller."),
 ) -> None:
     """Run one of the shipped agents as a named livekit-agents worker (--help for its options)."""
-    from switchboard.agents import run
     from switchboard.errors import SwitchboardError
 
+    try:
+        from switchboard.agents.launcher import run
+    except ImportError as no_agents:
+        missing_extra("agent", "agents", no_agents)
     try:
         run(name, list(ctx.args))
     except SwitchboardError as exc:
