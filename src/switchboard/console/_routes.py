@@ -23,7 +23,6 @@ from starlette.staticfiles import StaticFiles
 from switchboard.console import _auth
 from switchboard.console._deps import ConsoleDeps, TokenRequest
 from switchboard.console._live import LiveView
-from switchboard.handoff import DialError, dial
 from switchboard.store import Store
 
 STATIC = Path(__file__).with_name("static")
@@ -156,6 +155,10 @@ class Console:
             return JSONResponse(
                 {"error": f"{number!r} is not a phone number (+15550100) or a SIP URI"}, 400
             )
+        # The hand-off primitives load livekit.rtc, which only this route needs: imported here,
+        # the webhook path (and an Azure Function's cold start) does without it.
+        from switchboard.handoff import DialError, dial
+
         try:
             info = await dial(
                 self.client(),
