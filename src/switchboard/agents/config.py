@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from switchboard.errors import ConfigError
 
@@ -20,6 +20,9 @@ CALLER_NUMBER = "caller"
 """A target ``number`` meaning: call the caller back on their own number (``room: new`` only)."""
 
 _IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+_AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+DEFAULT_QUALIFIER_NAME = "qualifier"
+DEFAULT_OUTBOUND_CALLER_NAME = "outbound-caller"
 _DTMF_KEY = r"^[0-9*#]$"
 YesNo = Literal["yes", "no"]
 ParticipantKindName = Literal[
@@ -138,7 +141,22 @@ class OnQualified(_Model):
     transfer_to: str | None = Field(default=None, description="A name in transfer.targets.")
 
 
+def check_agent_name(name: str) -> str:
+    """``name`` if it can be a worker's ``agent_name``; else ``ValueError`` saying what can."""
+    if not _AGENT_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a valid agent name: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+AgentName = Annotated[str, AfterValidator(check_agent_name)]
+"""A worker's ``agent_name``: what rules, dispatches and tokens name it by."""
+
+
 class Qualifier(_Model):
+    name: AgentName = DEFAULT_QUALIFIER_NAME
     greeting: str = Field(min_length=1)
     questions: list[Question] = Field(min_length=1)
     reprompt: str = "Sorry, I didn't catch that."
@@ -294,6 +312,8 @@ class Transfer(_Model):
 
 
 class OutboundCaller(_Model):
+    name: AgentName = DEFAULT_OUTBOUND_CALLER_NAME
+    """Also the name the qualifier dispatches for a transfer."""
     accept_prompt: str = "Press 1 or say accept to take the call, 2 or decline to refuse."
     reprompt: str = "Sorry, I didn't get that."
     max_attempts: int = Field(default=2, ge=1, le=10)
@@ -311,6 +331,9 @@ class Timeouts(_Model):
     answer_seconds: float = Field(default=12, gt=0, description="Silence before a reprompt.")
     dtmf_digit_seconds: float = Field(default=3, gt=0, description="Pause that ends a number.")
     transfer_seconds: float = Field(default=90, gt=0, description="Qualified to human joined.")
+    dispatch_seconds: float = Field(
+        default=60, gt=0, description="Outbound-caller dispatched to joined the caller's room."
+    )
     session_seconds: float = Field(default=900, gt=0, description="Cap on one whole call.")
 
 
@@ -321,6 +344,15 @@ class AgentsConfig(_Model):
     outbound_caller: OutboundCaller = OutboundCaller()
     speech: Speech = Speech()
     timeouts: Timeouts = Timeouts()
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> AgentsConfig:
+        if self.qualifier.name == self.outbound_caller.name:
+            raise ValueError(
+                f"qualifier.name and outbound_caller.name are both {self.qualifier.name!r}: "
+                "one agent_name on two workers splits their jobs at random; give each its own"
+            )
+        return self
 
     @model_validator(mode="after")
     def _target_exists(self) -> AgentsConfig:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from livekit.agents import AgentServer
 
-from switchboard.agents.config import CONFIG_ENV_VAR, load_config
+from switchboard.agents.config import (
+    CONFIG_ENV_VAR,
+    AgentsConfig,
+    check_agent_name,
+    load_config,
+)
 from switchboard.agents.server import WorkerSettings
 from switchboard.errors import ConfigError
 
@@ -17,14 +23,39 @@ AGENTS: dict[str, tuple[str, int]] = {
     "qualifier": ("switchboard.agents.qualifier", 8081),
     "outbound-caller": ("switchboard.agents.outbound_caller", 8082),
 }
-"""Agent name → (module with ``build_server``, default health-check port)."""
+"""Bundled agent → (module with ``build_server``, default health-check port)."""
+HELP_FLAGS = ("-h", "--help")
+logger = logging.getLogger("switchboard.agents")
+
+
+def overview() -> str:
+    """``switchboard agent --help``: which agents there are and where their options are."""
+    return (
+        f"usage: switchboard agent {{{','.join(AGENTS)}}} [options]\n\n"
+        "Run one of the bundled agents as a named livekit-agents worker (explicit dispatch).\n"
+        "Each registers under the name in the agents config (qualifier.name,\n"
+        "outbound_caller.name; defaults 'qualifier', 'outbound-caller') or --agent-name.\n\n"
+        + "\n".join(f"  switchboard agent {agent} --help" for agent in AGENTS)
+        + "\n      its options (--config, --agent-name, --url, --http-port, ...)"
+    )
+
+
+def configured_name(agent: str, config: AgentsConfig) -> str:
+    """The agent_name ``agent`` registers under when no --agent-name is given."""
+    return config.qualifier.name if agent == "qualifier" else config.outbound_caller.name
 
 
 def parser(agent: str) -> argparse.ArgumentParser:
     default_port = AGENTS[agent][1]
     cli = argparse.ArgumentParser(
         prog=f"switchboard agent {agent}",
-        description=f"Run the {agent} agent worker (explicit dispatch, agent_name={agent!r}).",
+        description=f"Run the bundled {agent} agent as a named worker (explicit dispatch only).",
+    )
+    cli.add_argument(
+        "--agent-name",
+        default=None,
+        help=f"agent_name to register (default: {_config_key(agent)} in the agents config, "
+        f"else {agent!r}); rules and dispatches must name the same",
     )
     cli.add_argument(
         "--config",
@@ -66,17 +97,21 @@ def run(agent: str, argv: Sequence[str] | None = None) -> None:
 
     Raises ``ConfigError`` (before connecting) when the YAML or the LiveKit settings are wrong.
     """
+    if agent in HELP_FLAGS:
+        print(overview())
+        return
     agent = agent.replace("_", "-")
     if agent not in AGENTS:
         raise ConfigError(f"unknown agent {agent!r}; choose one of: {', '.join(AGENTS)}")
     args = parser(agent).parse_args(list(argv or []))
     if args.config is not None:
         path = Path(args.config).resolve()
-        load_config(path)
+        config = load_config(path)
         # Job processes load the config themselves; the environment is how it reaches them.
         os.environ[CONFIG_ENV_VAR] = str(path)
     else:
-        load_config(None)
+        config = load_config(None)
+    agent_name = agent_name_for(agent, config, args.agent_name)
     url = args.url or os.environ.get("LIVEKIT_URL")
     key = args.api_key or os.environ.get("LIVEKIT_API_KEY")
     secret = args.api_secret or os.environ.get("LIVEKIT_API_SECRET")
@@ -99,15 +134,42 @@ def run(agent: str, argv: Sequence[str] | None = None) -> None:
         num_idle_processes=args.idle_processes,
         ignore_load=args.ignore_load,
     )
-    server = _builder(agent)(settings)
+    server = _builder(agent)(settings, agent_name)
     _run_worker(server, log_level=args.log_level, url=url, api_key=key, api_secret=secret)
 
 
-def _builder(agent: str) -> Callable[[WorkerSettings], AgentServer]:
+def agent_name_for(agent: str, config: AgentsConfig, override: str | None) -> str:
+    """--agent-name if given (checked like the config's), else the configured name."""
+    if override is None:
+        return configured_name(agent, config)
+    try:
+        check_agent_name(override)
+    except ValueError as exc:
+        raise ConfigError(f"--agent-name: {exc}") from None
+    if agent == "qualifier" and override == config.outbound_caller.name:
+        raise ConfigError(
+            f"--agent-name {override!r} is outbound_caller.name in the agents config: the "
+            "qualifier would dispatch its transfers to itself; choose another name"
+        )
+    if agent == "outbound-caller" and override != config.outbound_caller.name:
+        logger.warning(
+            "outbound-caller registers as %r but outbound_caller.name in the agents config is "
+            "%r: a qualifier using this config dispatches %r. Set outbound_caller.name: %s in "
+            "the config both agents use.",
+            override, config.outbound_caller.name, config.outbound_caller.name, override,
+        )  # fmt: skip
+    return override
+
+
+def _config_key(agent: str) -> str:
+    return "qualifier.name" if agent == "qualifier" else "outbound_caller.name"
+
+
+def _builder(agent: str) -> Callable[[WorkerSettings, str], AgentServer]:
     import importlib
 
     module = importlib.import_module(AGENTS[agent][0])
-    build: Callable[[WorkerSettings], AgentServer] = module.build_server
+    build: Callable[[WorkerSettings, str], AgentServer] = module.build_server
     return build
 
 

@@ -1,11 +1,12 @@
 """The outbound-caller agent: dials the human a call is handed to, then leaves the room to them.
 
-Dispatched by name only (``agent_name="outbound-caller"``) with an ``OutboundCallJob`` as JSON
-metadata. It dials with ``CreateSIPParticipant(wait_until_answered=True)`` into its own room,
-publishes the outcome as ``switchboard.*`` attributes (``switchboard.result`` is ``answered`` or
-a dial outcome such as ``busy``), and calls ``ctx.shutdown()`` once the human is in: the room is
-never deleted. With ``handoff: warm`` (the default for transfer targets) it briefs the human
-first, in private, and connects the caller only when the human accepts (warm_call.py).
+Dispatched by name only (``outbound_caller.name`` in the config, default ``outbound-caller``) with
+an ``OutboundCallJob`` as JSON metadata. It dials with
+``CreateSIPParticipant(wait_until_answered=True)`` into its own room, publishes the outcome as
+``switchboard.*`` attributes (``switchboard.result`` is ``answered`` or a dial outcome such as
+``busy``), and calls ``ctx.shutdown()`` once the human is in: the room is never deleted. With
+``handoff: warm`` (the default for transfer targets) it briefs the human first, in private, and
+connects the caller only when the human accepts (warm_call.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
-from switchboard.agents.config import AgentsConfig
+from switchboard.agents.config import DEFAULT_OUTBOUND_CALLER_NAME, AgentsConfig
 from switchboard.agents.conversation import spawn
 from switchboard.agents.dial_failure import report_dial_failure
 from switchboard.agents.job_call import OutboundJobCall
@@ -29,22 +30,25 @@ from switchboard.handoff import DialError, dial, leave_when_human_joins
 
 logger = logging.getLogger("switchboard.agents")
 
-AGENT_NAME = "outbound-caller"
+AGENT_NAME = DEFAULT_OUTBOUND_CALLER_NAME
 ANSWERED_GRACE_SECONDS = 5.0
 """After the callee answered, how long to wait for them to count as the human before leaving."""
 
 
-def build_server(settings: WorkerSettings | None = None) -> AgentServer:
+def build_server(
+    settings: WorkerSettings | None = None, agent_name: str = AGENT_NAME
+) -> AgentServer:
     """The outbound-caller's worker: one named ``rtc_session``, never auto-dispatched."""
-    return build_agent_server(AGENT_NAME, entrypoint, settings or WorkerSettings())
+    return build_agent_server(agent_name, entrypoint, settings or WorkerSettings())
 
 
 async def entrypoint(ctx: JobContext) -> None:
     """Job entrypoint: read the job, dial, report, leave."""
     config = job_config(ctx)
-    publisher = attr.AttributePublisher(ctx.room, AGENT_NAME)
+    name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
+    publisher = attr.AttributePublisher(ctx.room, name)
     await ctx.connect()
-    await publisher.publish({attr.AGENT: AGENT_NAME, attr.STATE: "starting"})
+    await publisher.publish({attr.AGENT: name, attr.STATE: "starting"})
     try:
         job = OutboundCallJob.parse(ctx.job.metadata)
     except JobMetadataError as exc:

@@ -1,11 +1,11 @@
 """The qualifier agent: asks the configured questions, then hands a qualified caller to a human.
 
-Dispatched by name only (``agent_name="qualifier"``). It talks to the first caller in the room
-(SIP or browser), over text on ``lk.chat`` / ``lk.transcription``, DTMF, and speech when a TTS
-(espeak-ng offline) or STT is available. A qualified caller triggers the configured transfer:
-the ``outbound-caller`` agent is dispatched into this room with an ``OutboundCallJob`` and dials
-the human; both agents leave when the human joins. Progress is published as ``switchboard.*``
-participant attributes (see attributes.py).
+Dispatched by name only (``qualifier.name`` in the config, default ``qualifier``). It talks to the
+first caller in the room (SIP or browser), over text on ``lk.chat`` / ``lk.transcription``, DTMF,
+and speech when a TTS (espeak-ng offline) or STT is available. A qualified caller triggers the
+configured transfer: the outbound-caller agent (``outbound_caller.name``) is dispatched into this
+room with an ``OutboundCallJob`` and dials the human; both agents leave when the human joins.
+Progress is published as ``switchboard.*`` participant attributes (see attributes.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
-from switchboard.agents.config import AgentsConfig, TransferTarget
+from switchboard.agents.config import DEFAULT_QUALIFIER_NAME, AgentsConfig, TransferTarget
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dialogue import (
     Outcome,
@@ -46,25 +46,27 @@ from switchboard.handoff import (
 
 logger = logging.getLogger("switchboard.agents")
 
-AGENT_NAME = "qualifier"
-OUTBOUND_CALLER = "outbound-caller"
+AGENT_NAME = DEFAULT_QUALIFIER_NAME
 _DIAL_FAILURES = frozenset(
     {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
      "unavailable", "failed", "bad_metadata", "no_decision", "caller_left"}
 )  # fmt: skip
 
 
-def build_server(settings: WorkerSettings | None = None) -> AgentServer:
+def build_server(
+    settings: WorkerSettings | None = None, agent_name: str = AGENT_NAME
+) -> AgentServer:
     """The qualifier's worker: one named ``rtc_session``, never auto-dispatched."""
-    return build_agent_server(AGENT_NAME, entrypoint, settings or WorkerSettings())
+    return build_agent_server(agent_name, entrypoint, settings or WorkerSettings())
 
 
 async def entrypoint(ctx: JobContext) -> None:
     """Job entrypoint: wait for the caller, run the qualification, transfer or say goodbye."""
     config = job_config(ctx)
-    publisher = attr.AttributePublisher(ctx.room, AGENT_NAME)
+    name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
+    publisher = attr.AttributePublisher(ctx.room, name)
     await ctx.connect()
-    await publisher.publish({attr.AGENT: AGENT_NAME, attr.STATE: "waiting"})
+    await publisher.publish({attr.AGENT: name, attr.STATE: "waiting"})
     caller = await ctx.wait_for_participant()
     logger.info("caller joined", extra={"room": ctx.room.name, "caller": caller.identity})
     call = QualifierCall(ctx, config, publisher, caller)
@@ -95,9 +97,11 @@ class QualifierCall:
         self._answer_timer = Timer()
         self._digit_timer = Timer()
         self._transfer_timer = Timer()
+        self._dispatch_timer = Timer()
         self._session_timer = Timer()
         self._timers = (
-            self._answer_timer, self._digit_timer, self._transfer_timer, self._session_timer
+            self._answer_timer, self._digit_timer, self._transfer_timer, self._dispatch_timer,
+            self._session_timer,
         )  # fmt: skip
         self._ended = False
         self._transfer_settled = False
@@ -270,8 +274,10 @@ class QualifierCall:
             decision_seconds=target.decision_seconds,
         )
         self._ctx.room.on("participant_attributes_changed", self._on_attributes_changed)
+        self._ctx.room.on("participant_connected", self._on_participant_connected)
+        outbound_caller = self._config.outbound_caller.name
         try:
-            await start_agent_room(self._ctx.api, self._ctx.room.name, OUTBOUND_CALLER,
+            await start_agent_room(self._ctx.api, self._ctx.room.name, outbound_caller,
                                    job.to_metadata())  # fmt: skip
         except RoomSetupError as exc:
             await self._fallback("failed", str(exc))
@@ -284,8 +290,28 @@ class QualifierCall:
             limit,
             lambda: self._fallback("timeout", "no human joined before timeouts.transfer_seconds"),
         )
+        self._dispatch_timer.arm(self._config.timeouts.dispatch_seconds, self._not_dispatched)
         for participant in list(self._ctx.room.remote_participants.values()):
+            self._on_participant_connected(participant)
             self._on_attributes_changed({}, participant)
+
+    def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
+        if self._is_outbound_caller(participant):
+            self._dispatch_timer.cancel()
+
+    def _is_outbound_caller(self, participant: rtc.Participant) -> bool:
+        return participant.attributes.get(attr.AGENT) == self._config.outbound_caller.name
+
+    async def _not_dispatched(self) -> None:
+        name = self._config.outbound_caller.name
+        seconds = self._config.timeouts.dispatch_seconds
+        await self._fallback(
+            "not_dispatched",
+            f"no worker took the transfer: nothing registered as agent_name {name!r} joined "
+            f"within {seconds:g} s (timeouts.dispatch_seconds). Fix: run `switchboard agent "
+            f"outbound-caller --agent-name {name}`, or set outbound_caller.name in this "
+            "qualifier's agents config to the name your outbound-caller registers.",
+        )
 
     async def _hold_after_speaking(self) -> None:
         """Hold audio for the caller once "please hold" has been said."""
@@ -301,8 +327,9 @@ class QualifierCall:
     def _on_attributes_changed(
         self, _changed: Mapping[str, str], participant: rtc.Participant
     ) -> None:
-        if participant.attributes.get(attr.AGENT) != OUTBOUND_CALLER:
+        if not self._is_outbound_caller(participant):
             return
+        self._dispatch_timer.cancel()
         outcome = participant.attributes.get(attr.RESULT, "")
         if outcome in _DIAL_FAILURES:
             error = participant.attributes.get(attr.ERROR, "")
@@ -338,7 +365,9 @@ class QualifierCall:
             return
         self._transfer_settled = True
         self._transfer_timer.cancel()
+        self._dispatch_timer.cancel()
         self._ctx.room.off("participant_attributes_changed", self._on_attributes_changed)
+        self._ctx.room.off("participant_connected", self._on_participant_connected)
         logger.warning(
             "transfer failed",
             extra={"room": self._ctx.room.name, "outcome": outcome, "error": error},
@@ -403,7 +432,7 @@ class QualifierCall:
             await start_agent_room(
                 self._ctx.api,
                 room,
-                OUTBOUND_CALLER,
+                self._config.outbound_caller.name,
                 job.to_metadata(),
                 empty_timeout=options.empty_timeout_seconds,
                 departure_timeout=options.departure_timeout_seconds,

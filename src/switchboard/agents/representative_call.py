@@ -103,6 +103,7 @@ class RepresentativeCall(OutboundJobCall):
             identity_pattern=rule.identity_pattern,
             attribute=(rule.attribute.name, rule.attribute.value) if rule.attribute else None,
             exclude_identities=[self._callee],
+            count_present=True,  # a representative may have joined while the phone rang
             reason="representative joined",
             before_leaving=self._on_representative_joined,
         )

@@ -1,4 +1,9 @@
-"""Leave the room (never delete it) once the human the call is handed to has joined."""
+"""Leave the room (never delete it) once the human the call is handed to has joined.
+
+Whoever is already in the room when the watch starts (the caller being handed over, a
+supervisor listening in) is not that human, so by default they never count: only a participant
+who joins afterwards, or who left and came back, can send the agent away.
+"""
 
 from __future__ import annotations
 
@@ -79,18 +84,24 @@ def leave_when_human_joins(
     identity_pattern: str | None = None,
     attribute: tuple[str, str] | None = None,
     exclude_identities: Collection[str] = (),
+    count_present: bool = False,
     reason: str = "human joined",
     before_leaving: Callable[[rtc.RemoteParticipant], Awaitable[None]] | None = None,
 ) -> asyncio.Future[rtc.RemoteParticipant]:
-    """Call ``ctx.shutdown(reason)`` when a matching human is (or already was) in the room.
+    """Call ``ctx.shutdown(reason)`` when a matching human joins the room.
 
-    The agent disconnects; the room and everyone else stay. ``before_leaving`` runs first
-    (bounded to 5 s), e.g. to publish a final attribute. ``exclude_identities`` never count
-    (the caller being handed over). Returns a future resolved with the human.
+    The agent disconnects; the room and everyone else stay. Participants already in the room
+    when this is called (or, if the agent is not connected yet, when it connects) never count
+    until they leave and rejoin; ``count_present=True`` counts them too, so a matching human
+    already there sends the agent away at once. ``exclude_identities`` never count.
+    ``before_leaving`` runs first (bounded to 5 s), e.g. to publish a final attribute. Returns
+    a future resolved with the human.
     """
     matcher = HumanMatcher.build(kinds, identity_pattern, attribute, exclude_identities)
     room = ctx.room
     found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
+    present: set[str] = set()  # in the room when the watch started; they count once rejoined
+    snapshot_due = not count_present
 
     async def leave(human: rtc.RemoteParticipant) -> None:
         if before_leaving is not None:
@@ -106,6 +117,8 @@ def leave_when_human_joins(
     def check(participant: rtc.Participant) -> None:
         if found.done() or not isinstance(participant, rtc.RemoteParticipant):
             return
+        if participant.identity in present:
+            return
         if matcher.matches_participant(participant):
             found.set_result(participant)
             detach()
@@ -116,17 +129,27 @@ def leave_when_human_joins(
     def on_attributes(_changed: Mapping[str, str], participant: rtc.Participant) -> None:
         check(participant)
 
+    def on_left(participant: rtc.RemoteParticipant) -> None:
+        present.discard(participant.identity)
+
     def on_connection(state: int) -> None:
-        if state == rtc.ConnectionState.CONN_CONNECTED:
-            for participant in list(room.remote_participants.values()):
-                check(participant)
+        nonlocal snapshot_due
+        if state != rtc.ConnectionState.CONN_CONNECTED:
+            return
+        if snapshot_due:
+            snapshot_due = False
+            present.update(room.remote_participants)
+        for participant in list(room.remote_participants.values()):
+            check(participant)
 
     def detach() -> None:
         room.off("participant_connected", check)
+        room.off("participant_disconnected", on_left)
         room.off("participant_attributes_changed", on_attributes)
         room.off("connection_state_changed", on_connection)
 
     room.on("participant_connected", check)
+    room.on("participant_disconnected", on_left)
     room.on("participant_attributes_changed", on_attributes)
     room.on("connection_state_changed", on_connection)
     if room.isconnected():

@@ -1,9 +1,10 @@
 """A real livekit-agents worker whose agent calls ``leave_when_human_joins`` and nothing else.
 
 The job metadata is JSON with the keyword arguments (``kinds``, ``identity_pattern``,
-``attribute``, ``exclude_identities``). The agent sets ``presence.seen`` to the identities it
-has seen connect, and ``presence.ready`` once the watch is in place; ``before_leaving`` appends
-the matched human to ``PRESENCE_EVENT_LOG``, so a test can tell which participant sent it away.
+``attribute``, ``exclude_identities``, ``count_present``). The agent sets ``presence.seen`` to
+the identities it has seen connect, and ``presence.ready`` once the watch is in place;
+``before_leaving`` appends the matched human to ``PRESENCE_EVENT_LOG``, so a test can tell
+which participant sent it away.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ async def test_attribute_set_after_joining_makes_the_agent_leave(
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
 
 
-async def test_human_already_in_the_room_sends_the_agent_away_at_once(
+async def test_count_present_sends_the_agent_away_at_once_for_a_human_already_there(
     livekit_stack: Stack,
     presence_worker: PresenceWorker,
     lkapi: api.LiveKitAPI,
@@ -134,7 +134,9 @@ async def test_human_already_in_the_room_sends_the_agent_away_at_once(
     await start_agent_room(lkapi, room_name, "nobody")
     human = await join(livekit_stack, room_name, "human-1")
     try:
-        await start_agent_room(lkapi, room_name, PRESENCE_AGENT, {"identity_pattern": "human-1"})
+        await start_agent_room(
+            lkapi, room_name, PRESENCE_AGENT, {"identity_pattern": "human-1", "count_present": True}
+        )
 
         async def left() -> bool:
             return presence_worker.left(room_name) == ["human-1"]
@@ -188,4 +190,66 @@ async def test_sip_human_counts_once_answered_not_while_ringing(
         assert presence_worker.left(room_name) == ["desk"]
     finally:
         await caller.disconnect()
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def _sip_caller_in_room(
+    lkapi: api.LiveKitAPI, phone: PhoneFactory, room_name: str
+) -> api.ParticipantInfo:
+    """A room with no automatic dispatch, and a sipp phone on the line (answered) in it."""
+    await start_agent_room(lkapi, room_name, "nobody")
+    line = await phone(200)
+    await dial(
+        lkapi, trunk_id=line.trunk_id, number="+15557000003", room_name=room_name, identity="caller"
+    )
+    [caller] = await _participants(lkapi, room_name)
+    assert caller.kind == api.ParticipantInfo.Kind.SIP
+    assert caller.attributes["sip.callStatus"] == "active"
+    return caller
+
+
+@pytest.mark.sip
+async def test_sip_caller_already_on_the_line_never_counts_a_human_joining_does(
+    livekit_stack: Stack,
+    presence_worker: PresenceWorker,
+    phone: PhoneFactory,
+    lkapi: api.LiveKitAPI,
+    room_name: str,
+) -> None:
+    """Defaults only (standard + SIP, no pattern): the caller who is there is not the human."""
+    await _sip_caller_in_room(lkapi, phone, room_name)
+    try:
+        await _start_watching_agent(lkapi, room_name)
+        await asyncio.sleep(STAYS_SECONDS)
+        assert await _agent(lkapi, room_name) is not None, "the agent left for the caller"
+        assert presence_worker.left(room_name) == []
+
+        human = await join(livekit_stack, room_name, "human-1")
+        try:
+            await _agent_left_and_room_stays(lkapi, room_name, [human], {"caller", "human-1"})
+            assert presence_worker.left(room_name) == ["human-1"]
+        finally:
+            await human.disconnect()
+    finally:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+@pytest.mark.sip
+async def test_count_present_counts_the_sip_caller_already_on_the_line(
+    livekit_stack: Stack,
+    presence_worker: PresenceWorker,
+    phone: PhoneFactory,
+    lkapi: api.LiveKitAPI,
+    room_name: str,
+) -> None:
+    await _sip_caller_in_room(lkapi, phone, room_name)
+    try:
+        await start_agent_room(lkapi, room_name, PRESENCE_AGENT, {"count_present": True})
+
+        async def left() -> bool:
+            return presence_worker.left(room_name) == ["caller"]
+
+        await eventually(left, timeout=20)
+        await _agent_left_and_room_stays(lkapi, room_name, [], {"caller"})
+    finally:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))

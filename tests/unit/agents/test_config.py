@@ -231,3 +231,27 @@ def test_handoff_must_be_warm_or_direct() -> None:
 def test_hold_tones_must_be_audible_frequencies() -> None:
     (found,) = problems(MINIMAL + "transfer:\n  hold: {tones_hz: [10]}\n")
     assert "transfer.hold.tones_hz" in found
+
+
+def test_agent_names_default_to_the_bundled_names() -> None:
+    config = parse_config(MINIMAL)
+    assert (config.qualifier.name, config.outbound_caller.name) == ("qualifier", "outbound-caller")
+
+
+def test_agent_names_are_configurable() -> None:
+    text = MINIMAL + "  name: acme-qualifier\noutbound_caller: {name: acme-caller}\n"
+    config = parse_config(text)
+    assert (config.qualifier.name, config.outbound_caller.name) == ("acme-qualifier", "acme-caller")
+
+
+def test_agent_name_must_be_a_name() -> None:
+    (found,) = problems(MINIMAL + "outbound_caller: {name: 'acme caller'}\n")
+    assert found == (
+        "agents.yaml:7: outbound_caller.name: 'acme caller' is not a valid agent name: use "
+        "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    )
+
+
+def test_the_two_agents_need_different_names() -> None:
+    (found,) = problems(MINIMAL + "  name: same\noutbound_caller: {name: same}\n")
+    assert "both 'same'" in found and "splits their jobs" in found
