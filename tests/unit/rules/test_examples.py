@@ -37,8 +37,10 @@ def test_seed_example(event_file: str, rule_id: str, agents: list[str]) -> None:
 def test_seed_example_metadata() -> None:
     _, outbound = decide("seed.yaml", "seed-outbound-room.json")
     assert json.loads(outbound[0]["metadata"]) == {
+        "number": "+15550000042",
+        "sip_trunk_id": "ST_9mXk2PqR7vTz",
+        "human_identity": "customer-C-42",
         "room": "outbound-C-42-7f3a",
-        "customer_id": "C-42",
     }
     _, inbound = decide("seed.yaml", "seed-sip-call.json")
     assert json.loads(inbound[0]["metadata"]) == {"flow": "inbound", "line": "+19497710000"}
