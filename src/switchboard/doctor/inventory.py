@@ -102,6 +102,7 @@ class WorkerForm(StrEnum):
     WORKER_OPTIONS = "WorkerOptions"
     SERVER_OPTIONS = "ServerOptions"
     RTC_SESSION = "rtc_session"
+    SWITCHBOARD_AGENT = "switchboard agent"
 
 
 class Worker(BaseModel):
@@ -145,12 +146,70 @@ class RoomPath(BaseModel):
         return bool(self.agents)
 
 
-class DialTarget(BaseModel):
-    """A literal number dialled through CreateSIPParticipant."""
+class MetadataOrigin(StrEnum):
+    """Where an agent reads metadata from: its job (the dispatch) or its room."""
 
-    number: str
+    JOB = "job"
+    ROOM = "room"
+
+
+class DialTarget(BaseModel):
+    """A CreateSIPParticipant call: the literal number, or where the number comes from."""
+
+    number: str = ""
     trunk_id: str = ""
+    expression: str = ""
+    metadata_field: str = ""
+    metadata_origin: MetadataOrigin | None = None
+    program: str = ""
     source: str
+
+    @property
+    def literal(self) -> bool:
+        """True when the dialled number is written in the code."""
+        return bool(self.number)
+
+
+class MetadataValue(BaseModel):
+    """One field of metadata sent to an agent: a literal, or the expression that computes it."""
+
+    value: str | None = None
+    expression: str = ""
+
+    @property
+    def is_inbound_number(self) -> bool:
+        """True when the expression is the number the caller dialled (this project's own)."""
+        return any(hint in self.expression for hint in _INBOUND_NUMBER_HINTS)
+
+
+_INBOUND_NUMBER_HINTS = ("sip.trunkPhoneNumber", "trunk_phone_number", "trunkPhoneNumber")
+
+
+class MetadataSend(BaseModel):
+    """Metadata placed in a dispatch (job) or a room, for the agents that will read it.
+
+    `fields` is None when the metadata could not be read statically.
+    """
+
+    agents: list[str]
+    origin: MetadataOrigin
+    fields: dict[str, MetadataValue] | None = None
+    source: str
+
+
+class InlineIgnore(BaseModel):
+    """A `# switchboard: ignore[SB202]` comment: the codes it silences on its line (or the next)."""
+
+    codes: list[str]
+    source: str
+
+
+class HandlerIssue(StrEnum):
+    """Mistakes in a JS/TS LiveKit webhook handler."""
+
+    ROOM_FROM_DATA = "event.data.room"
+    RECEIVE_NOT_AWAITED = "receive() not awaited"
+    CLIENT_WITHOUT_CREDENTIALS = "client without key and secret"
 
 
 class RoomDeletion(BaseModel):
@@ -170,11 +229,21 @@ class TimeoutSetting(BaseModel):
 
 
 class ServerDispatch(BaseModel):
-    """An agent dispatch listed by the server for a room."""
+    """An agent dispatch listed by the server for a room; `jobs` is how many workers took it."""
 
     dispatch_id: str = ""
     agent_name: str = ""
     room: str = ""
+    jobs: int | None = None
+
+
+class ServerParticipant(BaseModel):
+    """A participant of a live room, as far as the checks care."""
+
+    identity: str
+    kind: str = "standard"
+    agent_name: str = ""
+    switchboard_agent: str = ""
 
 
 class ServerRoom(BaseModel):
@@ -185,7 +254,9 @@ class ServerRoom(BaseModel):
     empty_timeout: int = 0
     departure_timeout: int = 0
     num_participants: int = 0
+    age_seconds: float | None = None
     dispatches: list[ServerDispatch] = Field(default_factory=list)
+    participants: list[ServerParticipant] | None = None
     source: str
 
 
@@ -223,12 +294,15 @@ class Inventory(BaseModel):
     workers: list[Worker] = Field(default_factory=list)
     room_paths: list[RoomPath] = Field(default_factory=list)
     dial_targets: list[DialTarget] = Field(default_factory=list)
+    metadata_sends: list[MetadataSend] = Field(default_factory=list)
     attribute_setters: list[Reference] = Field(default_factory=list)
     env_agent_names: list[Reference] = Field(default_factory=list)
     webhook_events: list[Reference] = Field(default_factory=list)
     room_deletions: list[RoomDeletion] = Field(default_factory=list)
     session_enders: list[Reference] = Field(default_factory=list)
     timeouts: list[TimeoutSetting] = Field(default_factory=list)
+    handler_issues: list[Reference] = Field(default_factory=list)
+    inline_ignores: list[InlineIgnore] = Field(default_factory=list)
     server_rooms: list[ServerRoom] = Field(default_factory=list)
     server_url: str | None = None
     probe: ProbeResult | None = None
@@ -260,6 +334,10 @@ class Inventory(BaseModel):
     def unnamed_workers(self) -> list[Worker]:
         """Workers that register without an agent name."""
         return [worker for worker in self.workers if worker.unnamed]
+
+    def workers_of(self, program: str) -> list[Worker]:
+        """The workers declared in one program (file)."""
+        return [worker for worker in self.workers if worker.program == program]
 
     @property
     def registered_agent_names(self) -> set[str]:

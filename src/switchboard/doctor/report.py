@@ -1,9 +1,17 @@
-"""Output: a rich table for people, JSON for machines."""
+"""Output: linter-style text (the default), a rich table, and JSON for machines.
+
+The text form is the one ruff and mypy use: `path:line: CODE severity: title`, then the
+explanation, the other evidence and the fix, indented and wrapped to the terminal (at most 100
+columns), so it reads at 80 columns and editors can jump to the location.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from collections.abc import Sequence
+from enum import StrEnum
 
 from rich.console import Console
 from rich.table import Table
@@ -11,11 +19,79 @@ from rich.text import Text
 
 from switchboard.doctor.findings import Finding, Severity, exit_code, worst_severity
 from switchboard.doctor.inventory import Inventory
+from switchboard.doctor.suppressions import SuppressedFinding
 
 _STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+_LOCATION = re.compile(r"^(?P<where>.+?:\d+|server: [^:]+|probe): (?P<what>.*)$")
+_MAX_WIDTH = 100
+_INDENT = "    "
 
 
-def render_table(findings: Sequence[Finding], inventory: Inventory, console: Console) -> None:
+class OutputFormat(StrEnum):
+    """How `switchboard doctor` prints its findings."""
+
+    TEXT = "text"
+    TABLE = "table"
+    JSON = "json"
+
+
+def split_location(evidence: str) -> tuple[str, str]:
+    """`("path:line", "what")` for a `path:line: what` evidence line (`server: x`, `probe` too)."""
+    match = _LOCATION.match(evidence)
+    if match is None:
+        return "", evidence
+    return match.group("where"), match.group("what")
+
+
+def render_text(
+    findings: Sequence[Finding],
+    inventory: Inventory,
+    console: Console,
+    suppressed: Sequence[SuppressedFinding] = (),
+) -> None:
+    """Print findings like a linter: a location line per finding, then why, evidence, fix."""
+    width = max(60, min(console.width, _MAX_WIDTH))
+    for finding in findings:
+        where, first = split_location(finding.evidence[0]) if finding.evidence else ("", "")
+        head = Text(f"{where or 'doctor'}: ", style="bold")
+        head.append(finding.code, style=_STYLES[finding.severity])
+        head.append(f" {finding.severity}: ", style=_STYLES[finding.severity])
+        head.append(finding.title, style="bold")
+        console.print(head, soft_wrap=True)
+        if where and first:
+            console.print(_block("here: ", first, width), soft_wrap=True)
+        console.print(_block("why: ", finding.message, width), soft_wrap=True)
+        for line in finding.evidence[1:] if where else finding.evidence:
+            console.print(_block("see: ", line, width), soft_wrap=True)
+        console.print(_block("fix: ", finding.fix, width), soft_wrap=True)
+        console.print(Text(f"{_INDENT}docs: {finding.docs}", style="dim"), soft_wrap=True)
+        console.print()
+    console.print(_summary_of_inputs(inventory), soft_wrap=True)
+    summary = _summary_of_findings(findings) if findings else Text("No problems found.", "green")
+    if suppressed:
+        summary.append(f" {len(suppressed)} suppressed (listed by --json).", style="dim")
+    console.print(summary, soft_wrap=True)
+
+
+def _block(label: str, text: str, width: int) -> Text:
+    return Text(
+        textwrap.fill(
+            text,
+            width=width,
+            initial_indent=f"{_INDENT}{label}",
+            subsequent_indent=_INDENT + " " * len(label),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
+def render_table(
+    findings: Sequence[Finding],
+    inventory: Inventory,
+    console: Console,
+    suppressed: Sequence[SuppressedFinding] = (),
+) -> None:
     """Print the findings as a table, then a one-line summary of what was read."""
     console.print(_summary_of_inputs(inventory))
     if not findings:
@@ -39,18 +115,27 @@ def render_table(findings: Sequence[Finding], inventory: Inventory, console: Con
             Text(finding.fix),
         )
     console.print(table)
-    console.print(_summary_of_findings(findings))
+    summary = _summary_of_findings(findings)
+    if suppressed:
+        summary.append(f" {len(suppressed)} suppressed (listed by --json).", style="dim")
+    console.print(summary)
 
 
-def render_json(findings: Sequence[Finding], inventory: Inventory) -> str:
-    """The findings and a summary as JSON: `{"findings": [...], "summary": {...}}`."""
+def render_json(
+    findings: Sequence[Finding],
+    inventory: Inventory,
+    suppressed: Sequence[SuppressedFinding] = (),
+) -> str:
+    """`{"findings": [...], "suppressed": [...], "summary": {...}}`; the summary counts findings."""
     worst = worst_severity(findings)
     document = {
         "findings": [finding.model_dump(mode="json") for finding in findings],
+        "suppressed": [finding.model_dump(mode="json") for finding in suppressed],
         "summary": {
             "worst": worst.value if worst else None,
             "exit_code": exit_code(findings),
             "counts": {severity.value: _count(findings, severity) for severity in Severity},
+            "suppressed": len(suppressed),
             "files": inventory.files,
             "server": inventory.server_url,
             "probe": inventory.probe.room if inventory.probe else None,

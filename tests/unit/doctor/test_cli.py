@@ -18,10 +18,12 @@ runner = CliRunner()
 
 
 def test_seed_prints_a_table_and_exits_2() -> None:
-    result = runner.invoke(app, ["--file", str(FIXTURES / "seed")], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["--file", str(FIXTURES / "seed"), "--format", "table"], env={"COLUMNS": "200"}
+    )
 
     assert result.exit_code == 2
-    for code in ("SB101", "SB202", "SB203", "SB204"):
+    for code in ("SB101", "SB110", "SB203", "SB204"):
         assert code in result.output
 
 

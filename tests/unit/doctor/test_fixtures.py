@@ -19,6 +19,8 @@ EXPECTED_SEVERITY = {
     "SB107": Severity.WARNING,
     "SB108": Severity.ERROR,
     "SB109": Severity.INFO,
+    "SB110": Severity.ERROR,
+    "SB111": Severity.WARNING,
     "SB201": Severity.ERROR,
     "SB202": Severity.WARNING,
     "SB203": Severity.ERROR,
@@ -28,6 +30,9 @@ EXPECTED_SEVERITY = {
     "SB302": Severity.WARNING,
     "SB303": Severity.WARNING,
     "SB304": Severity.WARNING,
+    "SB305": Severity.ERROR,
+    "SB306": Severity.ERROR,
+    "SB307": Severity.WARNING,
     "SB401": Severity.WARNING,
     "SB402": Severity.WARNING,
 }

@@ -30,7 +30,8 @@ def test_json_output_is_machine_readable() -> None:
 
     assert document["summary"]["exit_code"] == 2
     assert document["summary"]["worst"] == "error"
-    assert document["summary"]["counts"]["error"] == 3
+    assert document["summary"]["counts"]["error"] == 4
+    assert document["suppressed"] == [] and document["summary"]["suppressed"] == 0
     first = document["findings"][0]
     assert set(first) == {"code", "severity", "title", "message", "evidence", "fix", "docs"}
     assert first["docs"].startswith("docs/doctor.md#sb")

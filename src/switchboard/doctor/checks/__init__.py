@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from switchboard.doctor.checks import agents, dispatch, frontend, lifecycle, sip
+from switchboard.doctor.checks import (
+    agents,
+    dispatch,
+    frontend,
+    lifecycle,
+    sip,
+    webhook_handlers,
+)
 from switchboard.doctor.findings import Check, CheckCode, Finding, Severity
 from switchboard.doctor.inventory import Inventory
 
@@ -36,6 +43,8 @@ CHECKS: tuple[Check, ...] = (
     Check(dispatch.NO_AGENT_DISPATCHED, dispatch.check_no_agent_dispatched),
     Check(dispatch.LEAKED_DISPATCH, dispatch.check_leaked_dispatch),
     Check(dispatch.UNNAMED_WORKER_REGISTERED, dispatch.check_unnamed_worker_registered),
+    Check(dispatch.SELF_DISPATCH_RECURSION, dispatch.check_self_dispatch_recursion),
+    Check(agents.DUPLICATE_AGENT_NAME, agents.check_duplicate_agent_name),
     Check(sip.DIALS_OWN_NUMBER, sip.check_dials_own_number),
     Check(sip.SHARED_CARRIER_TRUNK, sip.check_shared_carrier_trunk),
     Check(sip.TRUNK_WITHOUT_RULE, sip.check_trunk_without_rule),
@@ -45,6 +54,12 @@ CHECKS: tuple[Check, ...] = (
     Check(lifecycle.AGENT_JOB_WEBHOOK, lifecycle.check_agent_job_webhook),
     Check(lifecycle.SHORT_ROOM_TIMEOUT, lifecycle.check_short_room_timeout),
     Check(lifecycle.HANDOFF_DELETES_ROOM, lifecycle.check_handoff_deletes_room),
+    Check(webhook_handlers.ROOM_FROM_EVENT_DATA, webhook_handlers.check_room_from_event_data),
+    Check(webhook_handlers.RECEIVE_NOT_AWAITED, webhook_handlers.check_receive_not_awaited),
+    Check(
+        webhook_handlers.CLIENT_WITHOUT_CREDENTIALS,
+        webhook_handlers.check_client_without_credentials,
+    ),
     Check(frontend.TOKEN_WITHOUT_AGENTS, frontend.check_token_without_agents),
     Check(frontend.ENDS_SESSION_ON_AGENT_LEAVE, frontend.check_ends_session_on_agent_leave),
 )

@@ -10,6 +10,7 @@ NEVER_DISPATCHED = CheckCode("SB103", "Named agent is never dispatched")
 NO_WORKER_FOR_DISPATCH = CheckCode("SB104", "Dispatch names an agent no worker registers")
 NAME_FROM_ENVIRONMENT = CheckCode("SB105", "Agent name can come from the environment")
 LEGACY_RUN_APP = CheckCode("SB106", "Deprecated cli.run_app(WorkerOptions(...))")
+DUPLICATE_AGENT_NAME = CheckCode("SB111", "Two programs register the same agent_name")
 
 
 def dispatched_agents(inventory: Inventory) -> list[Reference]:
@@ -132,4 +133,58 @@ def check_legacy_run_app(inventory: Inventory) -> list[Finding]:
         )
         for worker in inventory.workers
         if worker.legacy_run_app
+    ]
+
+
+def check_duplicate_agent_name(inventory: Inventory) -> list[Finding]:
+    """SB111: two programs register one agent_name, so its jobs are split between them."""
+    findings: list[Finding] = []
+    by_name: dict[str, dict[str, list[str]]] = {}
+    for worker in inventory.workers:
+        if worker.agent_name:
+            by_name.setdefault(worker.agent_name, {}).setdefault(worker.program, []).append(
+                f"{worker.source}: {worker.form} registers {worker.agent_name!r}"
+            )
+    for name, programs in sorted(by_name.items()):
+        if len(programs) > 1:
+            findings.append(
+                DUPLICATE_AGENT_NAME.finding(
+                    Severity.WARNING,
+                    f"{len(programs)} different programs register agent_name={name!r}. When "
+                    "they run at the same time, each job for that name goes to one worker "
+                    "picked at random among all of them, so half the calls (or so) run the "
+                    "other program's code, and nothing reports it.",
+                    [line for lines in programs.values() for line in lines],
+                    f"Give each program its own name (e.g. {name!r} and {name + '-v2'!r}) and "
+                    "dispatch the one you mean, or run only one of them.",
+                )
+            )
+    findings.extend(_live_duplicates(inventory))
+    return findings
+
+
+def _live_duplicates(inventory: Inventory) -> list[Finding]:
+    """Agent participants with one name, some from Switchboard's bundled agents and some not."""
+    bundled: dict[str, list[str]] = {}
+    other: dict[str, list[str]] = {}
+    for room in inventory.server_rooms:
+        for participant in room.participants or []:
+            if participant.kind != "agent" or not participant.agent_name:
+                continue
+            side = bundled if participant.switchboard_agent else other
+            side.setdefault(participant.agent_name, []).append(
+                f"{room.source}: agent {participant.identity}"
+                + (" (Switchboard's bundled agent)" if participant.switchboard_agent else "")
+            )
+    return [
+        DUPLICATE_AGENT_NAME.finding(
+            Severity.ERROR,
+            f"Live rooms hold agents named {name!r} from two programs: Switchboard's bundled "
+            f"{name} (it sets the attribute switchboard.agent) and another program that does "
+            "not. Both are registered, and jobs for that name are split between them at random.",
+            [*bundled[name], *other[name]],
+            f"Stop one of them, or rename yours (agent_name={name + '-custom'!r}) and dispatch "
+            "that name.",
+        )
+        for name in sorted(set(bundled) & set(other))
     ]

@@ -15,6 +15,9 @@ RANDOM_ASSIGNMENT = CheckCode("SB102", "Several unnamed agent programs: random a
 NO_AGENT_DISPATCHED = CheckCode("SB107", "Rooms created without an agent list get no agent")
 LEAKED_DISPATCH = CheckCode("SB108", "Room holds the implicit unnamed dispatch and a named one")
 UNNAMED_WORKER_REGISTERED = CheckCode("SB109", "Probe: an unnamed worker is registered")
+SELF_DISPATCH_RECURSION = CheckCode(
+    "SB110", "Unnamed agent creates rooms it then joins itself: recursion"
+)
 
 _NAME_IT = (
     'Give every worker an agent_name (`WorkerOptions(..., agent_name="qualifier")` or '
@@ -231,3 +234,35 @@ def check_unnamed_worker_registered(inventory: Inventory) -> list[Finding]:
             "dispatch explicitly.",
         )
     ]
+
+
+def check_self_dispatch_recursion(inventory: Inventory) -> list[Finding]:
+    """SB110: an unnamed worker's own code creates rooms without an agent list, so it re-enters."""
+    findings: list[Finding] = []
+    for path in inventory.room_paths:
+        if not path.may_create_room or path.has_agent_list or path.kind is RoomPathKind.TOKEN:
+            continue
+        program = path.source.rsplit(":", 1)[0]
+        unnamed = [worker for worker in inventory.workers_of(program) if worker.unnamed]
+        if not unnamed:
+            continue
+        worker = unnamed[0]
+        room = f" `{path.room_expression}`" if path.room_expression else ""
+        findings.append(
+            SELF_DISPATCH_RECURSION.finding(
+                Severity.ERROR,
+                f"This unnamed worker runs {path.kind} into a new room{room}, which the server "
+                "creates without an agent list, so the same unnamed worker is dispatched into it, "
+                "runs this entrypoint again and creates yet another room: one room per job, "
+                "without end (and one call per room when the rooms' agents dial out).",
+                [
+                    f"{path.source}: {path.kind}{room} without an agent list",
+                    f"{worker.source}: {worker.form}(...) without agent_name, in the same program",
+                ],
+                "Create the new room with its agent list: `await lkapi.room.create_room("
+                "api.CreateRoomRequest(name=..., agents=[api.RoomAgentDispatch(agent_name="
+                '"outbound-caller", metadata=metadata)]))` (then only that agent joins it), '
+                f"and {_NAME_IT[0].lower()}{_NAME_IT[1:]}.",
+            )
+        )
+    return findings

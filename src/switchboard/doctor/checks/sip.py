@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from switchboard.doctor.checks.dataflow import Origin, TracedDial, normalize_number, trace_dials
 from switchboard.doctor.findings import CheckCode, Finding, Severity
 from switchboard.doctor.inventory import InboundTrunk, Inventory, OutboundTrunk
 
@@ -30,12 +31,6 @@ _LOOP_EFFECT = (
     "the carrier routes the INVITE back to LiveKit through the same trunk and answers the looped "
     "request with SIP 482 Loop Detected, so CreateSIPParticipant fails with `sip status: 482`"
 )
-
-
-def normalize_number(number: str) -> str:
-    """A phone number without `tel:`/`sip:`, host, spaces, punctuation or leading `+`."""
-    user = re.sub(r"^(sips?|tel):", "", number.strip()).split("@", 1)[0]
-    return re.sub(r"[\s\-().]", "", user).lstrip("+")
 
 
 def host_of(address: str) -> str:
@@ -70,31 +65,13 @@ def carrier_of_inbound(trunk: InboundTrunk) -> tuple[str, str] | None:
 
 
 def check_dials_own_number(inventory: Inventory) -> list[Finding]:
-    """SB201: a dialled number is an inbound number, or the outbound trunk points at LiveKit."""
+    """SB201: a dialled number is an inbound number, or the outbound trunk points at LiveKit.
+
+    The number is followed through job and room metadata to the code that sent it.
+    """
     findings: list[Finding] = []
-    inbound = {
-        normalize_number(number): (trunk, number)
-        for trunk in inventory.inbound_trunks
-        for number in trunk.numbers
-    }
-    for target in inventory.dial_targets:
-        if (match := inbound.get(normalize_number(target.number))) is not None:
-            trunk, number = match
-            findings.append(
-                DIALS_OWN_NUMBER.finding(
-                    Severity.ERROR,
-                    f"CreateSIPParticipant dials {target.number}, which is {number} on "
-                    f"{trunk.label}: the call leaves through the outbound trunk and comes back "
-                    f"into this project; {_LOOP_EFFECT}.",
-                    [
-                        f"{target.source}: sip_call_to={target.number!r}",
-                        f"{trunk.source}: {number}",
-                    ],
-                    "Dial the customer's number, not one of this project's inbound numbers. To "
-                    "bring another agent into a call, dispatch it into the room "
-                    "(CreateRoomRequest.agents or CreateDispatch) instead of calling yourself.",
-                )
-            )
+    for traced in trace_dials(inventory):
+        findings.extend(_loop_finding(traced, origin) for origin in traced.loops)
     for outbound in inventory.outbound_trunks:
         host = host_of(outbound.address)
         if any(host == domain or host.endswith("." + domain) for domain in _LIVEKIT_SIP_DOMAINS):
@@ -112,14 +89,57 @@ def check_dials_own_number(inventory: Inventory) -> list[Finding]:
     return findings
 
 
+def _loop_finding(traced: TracedDial, origin: Origin) -> Finding:
+    dial = traced.dial
+    number = origin.number
+    on_trunk = f" on {origin.trunk.label}" if origin.trunk else ""
+    if dial.literal:
+        message = (
+            f"CreateSIPParticipant dials {number}, an inbound number{on_trunk}: the call leaves "
+            f"through the outbound trunk and comes back into this project; {_LOOP_EFFECT}."
+        )
+        evidence = [f"{dial.source}: {origin.detail}"]
+    else:
+        message = (
+            f"The dial at {dial.source} takes its number from the {dial.metadata_origin} "
+            f"metadata field {dial.metadata_field!r}, "
+            f"and {origin.source} fills it with {number}, an inbound number{on_trunk}: the "
+            f"call goes out and comes straight back into this project; {_LOOP_EFFECT}."
+        )
+        evidence = [
+            f"{origin.source}: {origin.detail}",
+            f"{dial.source}: dials {dial.expression}",
+        ]
+    if origin.trunk:
+        evidence.append(f"{origin.trunk.source}: {origin.trunk.label} {number}")
+    return DIALS_OWN_NUMBER.finding(
+        Severity.ERROR,
+        message,
+        evidence,
+        "Dial the customer's (or the human's) number, never one of this project's inbound "
+        "numbers. To bring another agent into a call, dispatch it into the room "
+        "(CreateRoomRequest.agents, or CreateDispatch into an existing room) instead of "
+        "calling yourself over SIP.",
+    )
+
+
 def check_shared_carrier_trunk(inventory: Inventory) -> list[Finding]:
-    """SB202: the outbound trunk and an inbound trunk sit on the same carrier trunk or numbers."""
+    """SB202: one carrier trunk both ways, and the doctor cannot see every number dialled.
+
+    One Twilio trunk for both directions is LiveKit's recommended setup, so it alone is only
+    `info`. It is a `warning` when scanned code dials a number the doctor cannot trace; when every
+    traced number is outside the project, there is nothing to report.
+    """
+    traced = trace_dials(inventory)
+    untraced = [dial for dial in traced if dial.unknown]
+    if traced and not untraced:
+        return []
     findings: list[Finding] = []
     for outbound in inventory.outbound_trunks:
         for inbound in inventory.inbound_trunks:
             reasons = _shared_trunk_reasons(outbound, inbound)
             if reasons:
-                findings.append(_shared_trunk_finding(outbound, inbound, reasons))
+                findings.append(_shared_trunk_finding(outbound, inbound, reasons, untraced))
     return findings
 
 
@@ -143,7 +163,7 @@ def _shared_trunk_reasons(outbound: OutboundTrunk, inbound: InboundTrunk) -> lis
 
 
 def _shared_trunk_finding(
-    outbound: OutboundTrunk, inbound: InboundTrunk, reasons: list[str]
+    outbound: OutboundTrunk, inbound: InboundTrunk, reasons: list[str], untraced: list[TracedDial]
 ) -> Finding:
     own = ", ".join(inbound.numbers) or "the project's own numbers"
     carrier = carrier_of_address(outbound.address) or "the carrier"
@@ -154,15 +174,34 @@ def _shared_trunk_finding(
         if carrier == "Twilio"
         else ""
     )
+    dials = [
+        f"{dial.dial.source}: dials {dial.dial.expression or 'a number'}"
+        + (f" ({', '.join(o.detail for o in dial.origins)})" if dial.origins else "")
+        for dial in untraced
+    ]
+    if dials:
+        scope = (
+            f" The doctor cannot tell which numbers {len(dials)} dial(s) in the scanned code call."
+        )
+        silence = (
+            " When a dial only ever calls numbers outside the project, say so on its line: "
+            "`# switchboard: ignore[SB202]`."
+        )
+    else:
+        scope = (
+            " This is LiveKit's recommended setup and breaks nothing by itself; no scanned code "
+            "dials out (pass the agents with --file to check their numbers)."
+        )
+        silence = ""
     return SHARED_CARRIER_TRUNK.finding(
-        Severity.WARNING,
+        Severity.WARNING if dials else Severity.INFO,
         f"{outbound.label} and {inbound.label} use the same {carrier} trunk: "
         f"{'; '.join(reasons)}. Dialling any number that {carrier} routes back into this LiveKit "
-        f"project (such as {own}) loops: {_LOOP_EFFECT}.",
-        [f"{outbound.source}: {outbound.label}", f"{inbound.source}: {inbound.label}"],
+        f"project (such as {own}) loops: {_LOOP_EFFECT}.{scope}",
+        [*dials, f"{outbound.source}: {outbound.label}", f"{inbound.source}: {inbound.label}"],
         f"Make sure sip_call_to is a number outside this project, never {own}; to hand a call to "
         "another agent, dispatch that agent into a room (CreateRoomRequest.agents) instead of "
-        f"dialling yourself over SIP.{twilio}",
+        f"dialling yourself over SIP.{twilio}{silence}",
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from switchboard.doctor.inventory import Inventory, Reference
 from switchboard.doctor.loaders.exports import load_export_file, load_export_objects
+from switchboard.doctor.loaders.launch_scan import is_launch_file, scan_launch_text
 from switchboard.doctor.loaders.python_scan import scan_python_file
 from switchboard.doctor.loaders.rules_file import is_rules_document, load_rules_file
 from switchboard.doctor.loaders.web_scan import (
@@ -15,6 +16,7 @@ from switchboard.doctor.loaders.web_scan import (
     scan_env_file,
     scan_web_file,
 )
+from switchboard.doctor.suppressions import inline_ignores
 
 __all__ = ["load_export_objects", "load_paths"]
 
@@ -52,7 +54,10 @@ def _expand(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
 
 def _load_file(path: Path, explicit: bool) -> Inventory:
     try:
-        return _load_by_kind(path, explicit)
+        inventory = _load_by_kind(path, explicit)
+        if inventory.files and path.suffix.lower() != ".json":
+            inventory.inline_ignores.extend(inline_ignores(path, path.read_text(encoding="utf-8")))
+        return inventory
     except (OSError, UnicodeDecodeError) as error:
         return Inventory(problems=[Reference(name=f"cannot read: {error}", source=str(path))])
 
@@ -62,8 +67,11 @@ def _load_by_kind(path: Path, explicit: bool) -> Inventory:
     if suffix == ".json":
         return load_export_file(path, explicit=explicit)
     if suffix in (".yaml", ".yml"):
-        if is_rules_document(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        if is_rules_document(text):
             return load_rules_file(path)
+        if (launches := scan_launch_text(path, text)).workers:
+            return launches
         problem = "not a Switchboard rules file (no top-level `version:` and `rules:`)"
         return _skipped(path, explicit, problem)
     if suffix == ".py":
@@ -72,6 +80,10 @@ def _load_by_kind(path: Path, explicit: bool) -> Inventory:
         return scan_web_file(path)
     if is_env_file(path):
         return scan_env_file(path)
+    if is_launch_file(path):
+        launches = scan_launch_text(path, path.read_text(encoding="utf-8"))
+        if launches.workers or not explicit:
+            return launches
     return _skipped(path, explicit, "unsupported file type")
 
 

@@ -9,6 +9,7 @@ numbers, attributes set in code, webhook event names, room deletions, literal ro
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 from switchboard.doctor.inventory import (
     DialTarget,
     Inventory,
+    MetadataOrigin,
+    MetadataSend,
+    MetadataValue,
     Reference,
     RoomDeletion,
     RoomPath,
@@ -80,6 +84,7 @@ class _Scanner:
         inventory.workers.extend(self._workers())
         inventory.room_paths.extend(self._room_paths())
         inventory.dial_targets.extend(self._dial_targets())
+        inventory.metadata_sends.extend(self._metadata_sends())
         inventory.attribute_setters.extend(self._attribute_setters())
         inventory.room_deletions.extend(self._room_deletions())
         inventory.timeouts.extend(self._timeouts())
@@ -216,8 +221,8 @@ class _Scanner:
                     source=self._where(call),
                 )
 
-    def _describe(self, room: ast.expr | None, call: ast.Call) -> str:
-        """The room expression, with the value it was assigned when it is a local name."""
+    def _describe(self, room: ast.expr | None, call: ast.AST) -> str:
+        """The expression, with the value it was assigned when it is a local name."""
         resolved = self._resolve(room, call)
         if isinstance(room, ast.Name) and resolved is not room:
             return f"{room.id} = {_text(resolved)}"
@@ -258,10 +263,107 @@ class _Scanner:
             if _callee(call) != "create_sip_participant":
                 continue
             request = self._request(call, "CreateSIPParticipantRequest")
-            number = _literal_str(_keyword(request, "sip_call_to")) if request else None
-            if number:
-                trunk = _literal_str(_keyword(request, "sip_trunk_id")) if request else None
-                yield DialTarget(number=number, trunk_id=trunk or "", source=self._where(call))
+            if request is None:
+                continue
+            target = _keyword(request, "sip_call_to")
+            trunk = _literal_str(self._resolve(_keyword(request, "sip_trunk_id"), request))
+            resolved = self._resolve(target, request)
+            origin_field = self._metadata_field(target, request)
+            yield DialTarget(
+                number=_literal_str(resolved) or "",
+                trunk_id=trunk or "",
+                expression=self._describe(target, request),
+                metadata_origin=origin_field[0] if origin_field else None,
+                metadata_field=origin_field[1] if origin_field else "",
+                program=str(self.path),
+                source=self._where(call),
+            )
+
+    def _metadata_field(
+        self, node: ast.expr | None, at: ast.AST
+    ) -> tuple[MetadataOrigin, str] | None:
+        """`(origin, field)` when `node` is a field read from the job's or room's metadata.
+
+        Follows local assignments: `info = json.loads(ctx.job.metadata)`, then `info["phone"]`,
+        `info.get("phone")` or `Model.model_validate_json(ctx.job.metadata).phone`.
+        """
+        value = self._resolve(node, at)
+        field: str | None = None
+        base: ast.expr | None = None
+        if isinstance(value, ast.Subscript):
+            field, base = _literal_str(value.slice), value.value
+        elif isinstance(value, ast.Call) and _callee(value) == "get" and value.args:
+            if isinstance(value.func, ast.Attribute):
+                field, base = _literal_str(value.args[0]), value.func.value
+        elif isinstance(value, ast.Attribute):
+            field, base = value.attr, value.value
+        if field is None or base is None:
+            return None
+        source = _text(self._resolve(base, at))
+        if "metadata" not in source:
+            return None
+        origin = MetadataOrigin.ROOM if "room.metadata" in source else MetadataOrigin.JOB
+        return origin, field
+
+    def _metadata_sends(self) -> Iterator[MetadataSend]:
+        for call in self.calls:
+            name = _callee(call)
+            if name in ("CreateAgentDispatchRequest", "RoomAgentDispatch"):
+                origin = MetadataOrigin.JOB
+                agents = [_agent_literal(_keyword(call, "agent_name")) or DYNAMIC_AGENT]
+            elif name == "CreateRoomRequest":
+                origin = MetadataOrigin.ROOM
+                listed = _keyword(call, "agents")
+                agents = self._agent_names(listed) if listed is not None else []
+                agents = agents or [""]
+            else:
+                continue
+            metadata = _keyword(call, "metadata")
+            if metadata is None:
+                continue
+            yield MetadataSend(
+                agents=agents,
+                origin=origin,
+                fields=self._metadata_fields(metadata, call),
+                source=self._where(call),
+            )
+
+    def _metadata_fields(self, node: ast.expr, at: ast.AST) -> dict[str, MetadataValue] | None:
+        """The fields of a metadata string: `json.dumps({...})`, a JSON literal, or a model."""
+        value = self._resolve(node, at)
+        if (text := _literal_str(value)) is not None:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return None
+            if not isinstance(parsed, dict):
+                return None
+            return {
+                str(key): MetadataValue(value=item if isinstance(item, str) else None)
+                for key, item in parsed.items()
+            }
+        pairs: list[tuple[str | None, ast.expr]] = []
+        if isinstance(value, ast.Call) and _callee(value) == "dumps" and value.args:
+            document = self._resolve(value.args[0], at)
+            if isinstance(document, ast.Dict):
+                pairs = [
+                    (_literal_str(key), item)
+                    for key, item in zip(document.keys, document.values, strict=True)
+                ]
+            elif isinstance(document, ast.Call) and _callee(document) == "dict":
+                pairs = [(keyword.arg, keyword.value) for keyword in document.keywords]
+        elif isinstance(value, ast.Call) and _callee(value) == "model_dump_json":
+            model = value.func.value if isinstance(value.func, ast.Attribute) else None
+            model = self._resolve(model, at)
+            if isinstance(model, ast.Call):
+                pairs = [(keyword.arg, keyword.value) for keyword in model.keywords]
+        if not pairs or any(key is None for key, _ in pairs):
+            return None
+        return {key: self._metadata_value(item, at) for key, item in pairs if key is not None}
+
+    def _metadata_value(self, node: ast.expr, at: ast.AST) -> MetadataValue:
+        resolved = self._resolve(node, at)
+        return MetadataValue(value=_literal_str(resolved), expression=self._describe(node, at))
 
     def _attribute_setters(self) -> Iterator[Reference]:
         for call in self.calls:
@@ -319,6 +421,13 @@ class _Scanner:
                 if isinstance(child, ast.Assign) and any(
                     isinstance(target, ast.Name) and target.id == node.id
                     for target in child.targets
+                ):
+                    return self._resolve(child.value, child, depth - 1)
+                if (
+                    isinstance(child, ast.AnnAssign)
+                    and isinstance(child.target, ast.Name)
+                    and child.target.id == node.id
+                    and child.value is not None
                 ):
                     return self._resolve(child.value, child, depth - 1)
         return node

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from switchboard.doctor.inventory import Inventory, Reference, RoomPath, RoomPathKind
+from switchboard.doctor.inventory import (
+    HandlerIssue,
+    Inventory,
+    Reference,
+    RoomPath,
+    RoomPathKind,
+)
 from switchboard.doctor.loaders.python_scan import (
     DYNAMIC_AGENT,
     ENV_AGENT_NAME_VARIABLES,
@@ -31,6 +37,12 @@ _ENV_NAMES = "|".join(sorted(ENV_AGENT_NAME_VARIABLES, reverse=True))
 _EVENT = re.compile(rf"""['"`]({_EVENTS})['"`]""")
 _ENV = re.compile(rf"\b({_ENV_NAMES})\b")
 _ENV_ASSIGNMENT = re.compile(rf"^\s*(?:export\s+)?({_ENV_NAMES})\s*=")
+_RECEIVER = re.compile(r"\b(\w+)\s*=\s*new\s+WebhookReceiver\b")
+_ROOM_FROM_DATA = re.compile(r"\b\w+\.data\.room\b(?:\.\w+)?")
+_API_CLIENT = re.compile(
+    r"new\s+(AgentDispatchClient|RoomServiceClient|SipClient|EgressClient|IngressClient)"
+    r"\s*\(\s*([^,()]*?)\s*\)"
+)
 
 
 def is_env_file(path: Path) -> bool:
@@ -73,7 +85,38 @@ def scan_web_file(path: Path) -> Inventory:
             Reference(name=match.group(1), source=_where(path, text, match.start()))
         )
     inventory.session_enders.extend(_session_enders(path, lines))
+    if is_webhook_handler:
+        inventory.handler_issues.extend(_handler_issues(path, text))
     return inventory
+
+
+def _handler_issues(path: Path, text: str) -> list[Reference]:
+    """The three mistakes of the webhook handler the seed user was given."""
+    issues: list[Reference] = []
+    for match in _ROOM_FROM_DATA.finditer(text):
+        issues.append(
+            Reference(name=HandlerIssue.ROOM_FROM_DATA, source=_where(path, text, match.start()))
+        )
+    for receiver in sorted(set(_RECEIVER.findall(text))):
+        for match in re.finditer(rf"\b{re.escape(receiver)}\s*\.\s*receive\s*\(", text):
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            before = text[line_start : match.start()]
+            after = text[match.end() : match.end() + 400].split(";", 1)[0]
+            if "await" not in before and ".then" not in after and "return" not in before:
+                issues.append(
+                    Reference(
+                        name=HandlerIssue.RECEIVE_NOT_AWAITED,
+                        source=_where(path, text, match.start()),
+                    )
+                )
+    for match in _API_CLIENT.finditer(text):
+        issues.append(
+            Reference(
+                name=f"{HandlerIssue.CLIENT_WITHOUT_CREDENTIALS}: {match.group(1)}",
+                source=_where(path, text, match.start()),
+            )
+        )
+    return issues
 
 
 def scan_env_file(path: Path) -> Inventory:
