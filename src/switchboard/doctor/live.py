@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -20,6 +21,7 @@ from switchboard.doctor.inventory import (
     ProbeResult,
     Reference,
     ServerDispatch,
+    ServerParticipant,
     ServerRoom,
 )
 from switchboard.doctor.loaders.exports import (
@@ -29,6 +31,8 @@ from switchboard.doctor.loaders.exports import (
 )
 
 PROBE_ROOM_PREFIX = "switchboard-probe-"
+SWITCHBOARD_AGENT_ATTRIBUTE = "switchboard.agent"
+"""Set by Switchboard's bundled agents (switchboard.agents.attributes.AGENT)."""
 PROBE_METADATA = json.dumps({"switchboard": "doctor-probe"})
 # Closes the probe room by itself should the final DeleteRoom never reach the server.
 _PROBE_EMPTY_TIMEOUT = 30
@@ -76,6 +80,11 @@ async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
             if await _still_open(lkapi, room):
                 raise
             continue
+        try:
+            listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room.name))
+            participants = [_participant(p) for p in listed.participants]
+        except api.TwirpError:
+            participants = None
         inventory.server_rooms.append(
             ServerRoom(
                 name=room.name,
@@ -83,11 +92,33 @@ async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
                 empty_timeout=room.empty_timeout,
                 departure_timeout=room.departure_timeout,
                 num_participants=room.num_participants,
+                age_seconds=round(time.time() - room.creation_time, 1)
+                if room.creation_time
+                else None,
                 dispatches=[_dispatch(dispatch) for dispatch in dispatches],
+                participants=participants,
                 source=f"server: room {room.name}",
             )
         )
     return inventory
+
+
+_KINDS = {
+    api.ParticipantInfo.Kind.STANDARD: "standard",
+    api.ParticipantInfo.Kind.AGENT: "agent",
+    api.ParticipantInfo.Kind.SIP: "sip",
+    api.ParticipantInfo.Kind.INGRESS: "ingress",
+    api.ParticipantInfo.Kind.EGRESS: "egress",
+}
+
+
+def _participant(participant: api.ParticipantInfo) -> ServerParticipant:
+    return ServerParticipant(
+        identity=participant.identity,
+        kind=_KINDS.get(participant.kind, "other"),
+        agent_name=participant.attributes.get("lk.agent_name", ""),
+        switchboard_agent=participant.attributes.get(SWITCHBOARD_AGENT_ATTRIBUTE, ""),
+    )
 
 
 async def _still_open(lkapi: api.LiveKitAPI, room: api.Room) -> bool:
@@ -153,7 +184,10 @@ async def _agents_in(lkapi: api.LiveKitAPI, room: str) -> list[ProbeAgent]:
 
 def _dispatch(dispatch: Any) -> ServerDispatch:
     return ServerDispatch(
-        dispatch_id=dispatch.id, agent_name=dispatch.agent_name, room=dispatch.room
+        dispatch_id=dispatch.id,
+        agent_name=dispatch.agent_name,
+        room=dispatch.room,
+        jobs=len(dispatch.state.jobs),
     )
 
 

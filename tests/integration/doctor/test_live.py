@@ -161,7 +161,7 @@ def test_cli_server_and_probe_read_the_stack(livekit_stack: Stack) -> None:
     app.command()(doctor)
 
     result = CliRunner().invoke(
-        app, ["--server", "--probe", "--json"], env=livekit_stack.config.env()
+        app, ["--server", "--probe", "--yes", "--json"], env=livekit_stack.config.env()
     )
 
     assert result.exit_code in (0, 1, 2), result.output

@@ -35,6 +35,7 @@ EXPECTED_SEVERITY = {
     "SB307": Severity.WARNING,
     "SB401": Severity.WARNING,
     "SB402": Severity.WARNING,
+    "SB403": Severity.ERROR,
 }
 CODES = [check.code.code for check in CHECKS]
 

@@ -62,6 +62,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(frontend.TOKEN_WITHOUT_AGENTS, frontend.check_token_without_agents),
     Check(frontend.ENDS_SESSION_ON_AGENT_LEAVE, frontend.check_ends_session_on_agent_leave),
+    Check(frontend.AGENT_DID_NOT_JOIN, frontend.check_agent_did_not_join),
 )
 
 
