@@ -1,0 +1,66 @@
+"""Watching the byo call flow's rooms from outside, through the server API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from livekit import api
+
+AGENT = api.ParticipantInfo.Kind.AGENT
+
+
+class RoomsWatch:
+    """Polls every room: who joined (agents by ``lk.agent_name``, "" = unnamed), which
+    dispatches the server held, and when each participant first had each attribute value."""
+
+    def __init__(self, lkapi: api.LiveKitAPI) -> None:
+        self.lkapi = lkapi
+        self.agents: dict[str, set[str]] = {}
+        self.agent_identities: dict[str, set[str]] = {}
+        self.dispatches: dict[str, set[str]] = {}
+        self.seen: dict[str, float] = {}
+        self._task = asyncio.create_task(self._run())
+
+    def rooms(self, prefix: str) -> list[str]:
+        return sorted(room for room in self.dispatches if room.startswith(prefix))
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(api.TwirpError):
+                rooms = await self.lkapi.room.list_rooms(api.ListRoomsRequest())
+                for room in rooms.rooms:
+                    await self._look(room.name)
+            await asyncio.sleep(0.2)
+
+    async def _look(self, room: str) -> None:
+        with contextlib.suppress(api.TwirpError):
+            dispatches = await self.lkapi.agent_dispatch.list_dispatch(room_name=room)
+            self.dispatches.setdefault(room, set()).update(d.agent_name for d in dispatches)
+            people = await self.lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+            for p in people.participants:
+                if p.kind == AGENT:
+                    self.agents.setdefault(room, set()).add(p.attributes.get("lk.agent_name", ""))
+                    self.agent_identities.setdefault(room, set()).add(p.identity)
+                for name, value in p.attributes.items():
+                    self.seen.setdefault(f"{room} {p.identity} {name}={value}", time.time())
+
+    def first(self, room: str, attribute: str) -> float | None:
+        """When some participant of ``room`` first had ``attribute`` ("name=value")."""
+        times = [t for key, t in self.seen.items()
+                 if key.startswith(f"{room} ") and key.endswith(f" {attribute}")]  # fmt: skip
+        return min(times) if times else None
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def end_calls(lkapi: api.LiveKitAPI, rooms: list[str]) -> None:
+    """End a test's calls while its phones still answer BYE: livekit-sip retransmits an
+    unanswered BYE for half a minute, into the next test's phone on the same port."""
+    for room in rooms:
+        with contextlib.suppress(api.TwirpError):
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+    await asyncio.sleep(1)
