@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -91,13 +92,65 @@ def agent(
 
 @app.command("dev")
 def dev(
-    departure_timeout: int = typer.Option(20, help="Room departure_timeout in seconds."),
-    empty_timeout: int = typer.Option(300, help="Room empty_timeout in seconds."),
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="No local stack: the service and console against the existing project in "
+            "LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET (Cloud or self-hosted).",
+        ),
+    ] = False,
+    agent: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--agent",
+            help="With --remote: your agent worker command, e.g. "
+            '--agent "python qual_agent.py dev" (repeatable; same LIVEKIT_*, stopped with dev).',
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="With --remote: rules file ($SWITCHBOARD_RULES)."),
+    ] = None,
+    port: Annotated[
+        int, typer.Option(help="With --remote: the service's port (127.0.0.1).")
+    ] = 8787,
+    public_url: Annotated[
+        str, typer.Option(help="With --remote: the service's address as LiveKit reaches it.")
+    ] = "",
+    sip_address: Annotated[
+        str, typer.Option(help="With --remote: the SIP host[:port] callers dial.")
+    ] = "",
+    departure_timeout: Annotated[
+        int, typer.Option(help="Local stack: room departure_timeout (s).")
+    ] = 20,
+    empty_timeout: Annotated[int, typer.Option(help="Local stack: room empty_timeout (s).")] = 300,
 ) -> None:
-    """Run the whole system locally (stack, dispatcher, agents, console) until Ctrl-C."""
-    from switchboard.devsystem import run_dev
+    """Run the whole system locally (stack, dispatcher, agents, console), or with --remote the
+    service and console against an existing LiveKit project, until Ctrl-C."""
+    from switchboard.errors import SwitchboardError
 
-    run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
+    try:
+        from switchboard.dev import run_dev, run_remote
+    except ImportError as no_service:
+        missing_extra("dev", "service", no_service)
+    if not remote:
+        if agent:
+            typer.echo("error: --agent needs --remote (make dev runs the shipped agents)", err=True)
+            raise typer.Exit(2)
+        run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
+        return
+    try:
+        run_remote(
+            rules=rules,
+            agent_commands=agent or [],
+            port=port,
+            public_url=public_url,
+            sip_address=sip_address,
+        )
+    except SwitchboardError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

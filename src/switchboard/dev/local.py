@@ -1,0 +1,119 @@
+"""``switchboard dev``: the whole system locally, in the foreground, stopped by Ctrl-C.
+
+The LiveKit stack, an inbound SIP trunk for the numbers the rules route, the service
+(``switchboard serve``: dispatcher, console and softphone) and both shipped agents. Everything
+is started by this process and stopped with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+from livekit import api
+
+from switchboard.dev.howto import called_numbers, how_to_call
+from switchboard.dev.session import (
+    DevSession,
+    bundled_agent,
+    progress,
+    run_session,
+    switchboard_argv,
+)
+from switchboard.livekit import LiveKitClient
+from switchboard.rules import load_rules
+from switchboard.stack.config import StackConfig, free_port
+from switchboard.stack.stack import Stack
+
+DEV_API_KEY = "devkey"
+DEV_API_SECRET = "switchboard-dev-secret-0123456789abcdef"
+DEV_TOKEN_SECRET = "switchboard-dev-token-secret"
+SEED_RULES = Path(__file__).resolve().parents[3] / "examples" / "rules" / "seed.yaml"
+
+
+def run_dev(departure_timeout: int = 20, empty_timeout: int = 300) -> None:
+    """Start the stack and every component; block until SIGINT/SIGTERM; stop everything."""
+    port = free_port()
+    rules = SEED_RULES
+    config = StackConfig(
+        api_key=DEV_API_KEY,
+        api_secret=DEV_API_SECRET,
+        departure_timeout=departure_timeout,
+        empty_timeout=empty_timeout,
+        webhook_urls=[f"http://127.0.0.1:{port}/livekit/webhook"],
+    )
+    stack = Stack.create("dev", config)
+    stack.start(progress)
+    try:
+        env = {
+            **config.env(),
+            "SWITCHBOARD_RULES": str(rules),
+            "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{stack.state_dir / 'switchboard.db'}",
+        }
+        numbers = called_numbers(load_rules(rules))
+        asyncio.run(_create_dev_trunk(config, numbers))
+        session = DevSession(
+            state_dir=stack.state_dir,
+            service_env=env,
+            port=port,
+            token_secret=DEV_TOKEN_SECRET,
+            agents=[
+                bundled_agent(name, stack.state_dir, env)
+                for name in ("qualifier", "outbound-caller")
+            ],
+        )
+
+        def announce(session: DevSession) -> None:
+            _apply_sip_rules(config, rules)
+            _print_summary(config, session, rules, numbers)
+
+        run_session(session, announce)
+    finally:
+        stack.stop()
+        progress("stopped")
+
+
+async def _create_dev_trunk(config: StackConfig, numbers: list[str]) -> None:
+    """An inbound trunk answering the numbers the rules route, so a softphone can call them."""
+    if not numbers:
+        return
+    async with LiveKitClient(config.http_url, config.api_key, config.api_secret) as client:
+        await client.call(
+            "CreateSIPInboundTrunk",
+            client.api.sip.create_inbound_trunk(
+                api.CreateSIPInboundTrunkRequest(
+                    trunk=api.SIPInboundTrunkInfo(name="switchboard dev", numbers=numbers)
+                )
+            ),
+        )
+
+
+def _apply_sip_rules(config: StackConfig, rules: Path) -> None:
+    """Compile the rules that can run natively into SIP dispatch rules (best effort in dev)."""
+    result = subprocess.run(
+        switchboard_argv("rules", "apply", "--sip", "--yes", "--rules", str(rules)),
+        env={**os.environ, **config.env()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    outcome = "applied" if result.returncode == 0 else f"not applied: {result.stderr.strip()}"
+    progress(f"SIP dispatch rules from {rules.name}: {outcome}")
+
+
+def _print_summary(
+    config: StackConfig, session: DevSession, rules: Path, numbers: list[str]
+) -> None:
+    for key, value in config.env().items():
+        print(f"export {key}={value}", flush=True)
+    lines = [
+        f"# dispatcher  {session.base_url}/livekit/webhook  (rules: {rules})",
+        f"# softphone   {session.login_link('/phone')}",
+        f"# console     {session.login_link('/console')}",
+        "#             (one-time login links: each works once, within 5 minutes)",
+        *how_to_call(numbers, config.sip_address),
+        "# Ctrl-C stops everything",
+    ]
+    print("\n".join(lines), flush=True)
