@@ -16,7 +16,9 @@ rules behind the server's webhooks, and the two programs as real workers.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from tests.integration.adopt.conftest import (
 )
 from tests.integration.adopt.observe import AGENT, RoomsWatch, end_calls
 from tests.integration.callflow.observe import caller_room, participants
-from tests.support.participants import eventually
+from tests.support.participants import eventually, join
 from tests.support.rtp_capture import Chunk, RtpCapture, tone_level
 from tests.support.sipp import free_media_port, start_tone_dtmf_caller, start_tone_uas
 from tests.support.workers import start_probe_workers
@@ -169,3 +171,50 @@ async def test_call_qualifier_then_outbound_caller_alone_in_a_new_room_then_warm
         at_caller.stop()
         at_human.stop()
         unnamed.stop()
+
+
+async def test_a_room_created_with_metadata_gets_only_the_outbound_caller_which_calls(
+    adopted: ByoSystem, adopted_api: api.LiveKitAPI
+) -> None:
+    """examples/byo/rules.yaml `outbound-by-metadata`, decided by `switchboard serve` on the
+    room_started webhook; the agent leaves when a representative joins from the web."""
+    stack, lkapi, host = adopted.stack, adopted_api, adopted.stack.config.node_ip
+    human = start_tone_uas(
+        adopted.workdir, host, port=adopted.human_port, tone_hz=HUMAN_HZ, hold_ms=40000
+    )
+    room = f"outbound-{uuid.uuid4().hex[:6]}"
+    metadata = {"flow": "outbound", "phone_number": HUMAN_NUMBER, "brief": "Returning a call."}
+    watch = RoomsWatch(lkapi)
+    representative = None
+    try:
+        await lkapi.room.create_room(
+            api.CreateRoomRequest(name=room, metadata=json.dumps(metadata))
+        )
+
+        async def human_active() -> bool:
+            return any(
+                p.attributes.get("sip.callStatus") == "active"
+                for p in await participants(lkapi, room)
+            )
+
+        await eventually(human_active, timeout=90)
+        assert watch.agents[room] == {"outbound-caller"}, watch.agents
+        [callee] = [p for p in await participants(lkapi, room) if p.kind != AGENT]
+        assert callee.attributes.get("sip.phoneNumber") == HUMAN_NUMBER, callee.attributes
+
+        representative = await join(stack, room, "representative-1")
+
+        async def no_agent_left() -> bool:
+            return not any(p.kind == AGENT for p in await participants(lkapi, room))
+
+        await eventually(no_agent_left, timeout=20)
+        people = sorted(p.identity for p in await participants(lkapi, room))
+        assert people == sorted([callee.identity, "representative-1"]), people
+        assert watch.agents[room] == {"outbound-caller"}, watch.agents
+        assert "qualifier" not in watch.dispatches[room], watch.dispatches
+    finally:
+        await watch.stop()
+        if representative is not None:
+            await representative.disconnect()
+        await end_calls(lkapi, [room])
+        human.stop()
