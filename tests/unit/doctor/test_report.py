@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from rich.console import Console
 
 from switchboard.doctor import Finding, Inventory, Severity, exit_code, render_json, render_table
 from switchboard.doctor.checks.lifecycle import ROOM_CREATED_WEBHOOK
+from switchboard.doctor.report import render_text
+from switchboard.doctor.suppressions import SuppressedFinding
 
 from .conftest import FIXTURES, findings_for
 
@@ -53,3 +56,31 @@ def test_table_says_so_when_nothing_is_wrong() -> None:
     render_table([], Inventory(), console)
 
     assert "No problems found." in console.export_text()
+
+
+def test_text_output_reads_like_a_linter_at_80_columns() -> None:
+    console = Console(record=True, width=80)
+    findings = findings_for(FIXTURES / "seed-before")
+
+    render_text(findings, Inventory(files=["a.py"]), console)
+
+    lines = console.export_text().splitlines()
+    heads = [line for line in lines if line and not line.startswith(" ")][:-2]
+    assert len(heads) == len(findings)
+    for head in heads:
+        assert re.match(r"^\S+:\d+: SB\d{3} (error|warning|info): \S", head), head
+    body = [line for line in lines if line.startswith("    ")]
+    assert body and all(len(line) <= 80 for line in body)
+    for label in ("why: ", "fix: ", "docs: docs/doctor.md#sb201"):
+        assert any(line.startswith(f"    {label}") for line in body)
+    assert lines[-1].startswith(f"{len(findings)} finding(s)")
+
+
+def test_text_output_counts_suppressed_findings_apart() -> None:
+    console = Console(record=True, width=80)
+    finding = _finding(Severity.WARNING)
+    suppressed = SuppressedFinding(**finding.model_dump(), suppressed_by="--ignore")
+
+    render_text([], Inventory(), console, [suppressed])
+
+    assert "No problems found. 1 suppressed (listed by --json)." in console.export_text()
