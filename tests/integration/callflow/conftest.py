@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,22 +38,33 @@ class CallFlowSystem:
     workdir: Path
 
 
-def _agents_config(workdir: Path, trunk_id: str, override: Mapping[str, Any] | None = None) -> Path:
+def agents_config(
+    workdir: Path,
+    trunk_id: str,
+    override: Mapping[str, Any] | None = None,
+    filename: str = "agents.yaml",
+) -> Path:
+    """The packaged agents config, its desk target dialing the human's sipp, ``override``
+    deep-merged in."""
     config = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text())
     desk = config["transfer"]["targets"]["desk"]
     desk.update({"sip_trunk_id": trunk_id, "number": HUMAN_NUMBER, "ringing_timeout_seconds": 8})
     _merge(config, override or {})
-    path = workdir / "agents.yaml"
+    path = workdir / filename
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def _start_agent(stack: Stack, name: str, config: Path, workdir: Path) -> ManagedProcess:
+def start_agent(
+    stack: Stack, agent: str, config: Path, workdir: Path, extra: Sequence[str] = ()
+) -> ManagedProcess:
+    """``switchboard agent AGENT --config CONFIG *extra``, registered."""
+    label = next((extra[i + 1] for i, a in enumerate(extra[:-1]) if a == "--agent-name"), agent)
     process = ManagedProcess(
-        name=f"agent-{name}",
-        argv=[sys.executable, "-m", "switchboard.cli", "agent", name,
-              "--config", str(config), "--http-port", "0", "--ignore-load"],
-        log_path=workdir / f"agent-{name}.log",
+        name=f"agent-{label}",
+        argv=[sys.executable, "-m", "switchboard.cli", "agent", agent,
+              "--config", str(config), "--http-port", "0", "--ignore-load", *extra],
+        log_path=workdir / f"agent-{label}.log",
         env={**stack.config.env(), "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
     )  # fmt: skip
     process.start()
@@ -101,11 +112,16 @@ def start_callflow_system(
     tmp_path_factory: pytest.TempPathFactory,
     config_override: Mapping[str, Any] | None = None,
     workdir_name: str = "callflow",
+    *,
+    agent_args: Mapping[str, Sequence[str]] | None = None,
+    rules: Path = SEED_RULES,
+    called: Sequence[str] = (CALLED,),
 ) -> Iterator[CallFlowSystem]:
     """A whole stack with both agents and an unnamed worker; ``config_override`` is deep-merged
     into the agents config (the desk target already dials the human's sipp). Each module that
     needs its own config starts its own stack: the same agent names on one server would split
-    the jobs between the two configs."""
+    the jobs between the two configs. ``agent_args`` adds options per agent (e.g.
+    ``--agent-name``); ``rules`` become the SIP dispatch rules for the ``called`` numbers."""
     workdir = tmp_path_factory.mktemp(workdir_name)
     stack = Stack.create(
         f"callflow-{uuid.uuid4().hex[:6]}",
@@ -116,10 +132,11 @@ def start_callflow_system(
     unnamed: WorkerPool | None = None
     try:
         human_port = free_port()
-        trunk_id = _setup_sip(stack, human_port)
-        config = _agents_config(workdir, trunk_id, config_override)
+        trunk_id = _setup_sip(stack, human_port, rules, called)
+        config = agents_config(workdir, trunk_id, config_override)
         for name in ("qualifier", "outbound-caller"):
-            processes.append(_start_agent(stack, name, config, workdir))
+            extra = (agent_args or {}).get(name, ())
+            processes.append(start_agent(stack, name, config, workdir, extra))
         # An unnamed worker too: the flow must never pull it into any room.
         unnamed = start_probe_workers(stack, [""], workdir)
         yield CallFlowSystem(stack, human_port, trunk_id, unnamed, workdir)
@@ -131,8 +148,8 @@ def start_callflow_system(
         stack.stop()
 
 
-def _setup_sip(stack: Stack, human_port: int) -> str:
-    """Inbound trunk for the seed number, SIP dispatch rules from the seed rules (created by
+def _setup_sip(stack: Stack, human_port: int, rules: Path, called: Sequence[str]) -> str:
+    """Inbound trunk for the ``called`` numbers, SIP dispatch rules from ``rules`` (created by
     `switchboard rules apply --sip --yes`), and an outbound trunk to the human's phone."""
     import asyncio
 
@@ -141,7 +158,7 @@ def _setup_sip(stack: Stack, human_port: int) -> str:
         try:
             await lkapi.sip.create_inbound_trunk(
                 api.CreateSIPInboundTrunkRequest(
-                    trunk=api.SIPInboundTrunkInfo(name="seed inbound", numbers=[CALLED])
+                    trunk=api.SIPInboundTrunkInfo(name="seed inbound", numbers=list(called))
                 )
             )
             outbound = await lkapi.sip.create_outbound_trunk(
@@ -160,7 +177,7 @@ def _setup_sip(stack: Stack, human_port: int) -> str:
     trunk_id = asyncio.run(create())
     applied = subprocess.run(
         [sys.executable, "-m", "switchboard.cli", "rules", "apply", "--sip", "--yes",
-         "--rules", str(SEED_RULES)],
+         "--rules", str(rules)],
         env={**_os_env(), **stack.config.env()},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
