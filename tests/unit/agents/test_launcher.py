@@ -104,3 +104,14 @@ def test_help_instead_of_an_agent_prints_the_overview(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert out.startswith("usage: switchboard agent {qualifier,outbound-caller}")
     assert "--agent-name" in out
+
+
+def test_switchboard_agent_help_lists_the_agents() -> None:
+    from typer.testing import CliRunner
+
+    from switchboard.cli import app
+
+    result = CliRunner().invoke(app, ["agent", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "usage: switchboard agent {qualifier,outbound-caller}" in result.output
+    assert "unknown agent" not in result.output
