@@ -118,3 +118,36 @@ def test_an_untraceable_dial_on_a_shared_trunk_is_a_warning_else_info(tmp_path: 
     (info,) = [f for f in run_checks(load_paths([alone])) if f.code == "SB202"]
     assert info.severity is Severity.INFO
     assert "recommended setup" in info.message
+
+
+def test_switchboards_own_dial_and_start_agent_room_are_followed(tmp_path: Path) -> None:
+    project = _project(
+        tmp_path,
+        {
+            "caller.py": """
+                import json
+                from livekit.agents import AgentServer
+                from switchboard.handoff import dial
+
+                server = AgentServer()
+
+                @server.rtc_session(agent_name="caller")
+                async def entrypoint(ctx):
+                    info = json.loads(ctx.job.metadata)
+                    await dial(ctx.api, trunk_id="ST_out", number=info["to"],
+                               room_name=ctx.room.name, identity="human")
+            """,
+            "qualifier.py": """
+                from switchboard.handoff import start_agent_room
+
+                async def hand_over(lkapi, room):
+                    await start_agent_room(lkapi, f"{room}-out", "caller", {"to": "+19495550100"})
+            """,
+        },
+    )
+    inventory = load_paths([project])
+
+    (loop,) = [f for f in run_checks(inventory) if f.code == "SB201"]
+    assert loop.evidence[0].endswith("qualifier.py:5: job metadata field 'to' = '+19495550100'")
+    (path,) = inventory.room_paths
+    assert (path.kind.value, path.agents) == ("CreateRoom", ["caller"])
