@@ -153,5 +153,51 @@ def dev(
         raise typer.Exit(1) from None
 
 
+@app.command("call")
+def call(
+    number: Annotated[str, typer.Argument(help="The number to call, e.g. +19497710000.")],
+    sip_address: Annotated[
+        str,
+        typer.Option(
+            "--sip-address",
+            help="host[:port] of livekit-sip (make dev and dev --remote print it).",
+        ),
+    ],
+    caller: Annotated[
+        str, typer.Option("--from", help="Your number, as the callee sees it (sip.phoneNumber).")
+    ] = "",
+    audio: Annotated[
+        str,
+        typer.Option(help="none (silence; the agents' words are printed), alsa or pulse."),
+    ] = "none",
+) -> None:
+    """Call a number over a real SIP leg (baresip) and answer by keypad: digits are DTMF.
+
+    With LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET set, prints what the agents say.
+    An empty line hangs up.
+    """
+    import secrets
+
+    from switchboard.errors import SwitchboardError
+
+    if audio not in ("none", "alsa", "pulse"):
+        typer.echo(f"error: --audio {audio!r}: choose none, alsa or pulse", err=True)
+        raise typer.Exit(2)
+    try:
+        from switchboard.call import CallRequest, place_call
+        from switchboard.settings import load_settings
+    except ImportError as no_service:
+        missing_extra("call", "service", no_service)
+    try:
+        settings = load_settings()
+    except SwitchboardError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    # A fresh caller number by default, so the call is easy to tell apart in the console.
+    caller = caller or f"+1555{secrets.randbelow(10**7):07d}"
+    request = CallRequest(number=number, sip_address=sip_address, caller=caller, audio=audio)
+    raise typer.Exit(place_call(request, settings))
+
+
 if __name__ == "__main__":
     app()
