@@ -43,6 +43,8 @@ def main(venv: Path) -> None:
     processes: list[subprocess.Popen[bytes]] = []
     bin_ = venv / "bin"
     try:
+        down = [str(bin_ / "switchboard"), "stack", "down", "--name", "byo-first-call"]
+        subprocess.run(down, check=False, capture_output=True)  # a run killed before its end
         up = subprocess.run(
             [str(bin_ / "switchboard"), "stack", "up", "--name", "byo-first-call",
              "--webhook", f"http://127.0.0.1:{SERVE_PORT}/livekit/webhook"],
@@ -82,9 +84,12 @@ def main(venv: Path) -> None:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(30)
-        subprocess.run([str(bin_ / "switchboard"), "stack", "down", "--name", "byo-first-call"],
-                       check=False, capture_output=True)  # fmt: skip
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # a worker drains its running job first
+                process.kill()
+                process.wait()
+        subprocess.run(down, check=False, capture_output=True)
     names = list(marks)
     for before, after in itertools.pairwise(names):
         print(f"{after:>18}: {marks[after] - marks[before]:6.1f} s")

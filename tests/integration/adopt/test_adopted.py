@@ -35,7 +35,12 @@ from tests.integration.adopt.observe import AGENT, RoomsWatch, end_calls
 from tests.integration.callflow.observe import caller_room, participants
 from tests.support.participants import eventually, join
 from tests.support.rtp_capture import Chunk, RtpCapture, tone_level
-from tests.support.sipp import free_media_port, start_tone_dtmf_caller, start_tone_uas
+from tests.support.sipp import (
+    free_media_port,
+    start_tone_dtmf_caller,
+    start_tone_uas,
+    start_uas,
+)
 from tests.support.workers import start_probe_workers
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(300)]
@@ -218,3 +223,40 @@ async def test_a_room_created_with_metadata_gets_only_the_outbound_caller_which_
             await representative.disconnect()
         await end_calls(lkapi, [room])
         human.stop()
+
+
+async def test_his_482_arrives_as_loop_detected_with_the_fix(
+    adopted: ByoSystem, adopted_api: api.LiveKitAPI
+) -> None:
+    """The carrier's 482 he saw as "twirp error unknown: ... 482 (LOOP_DETECTED)" reaches his
+    outbound-caller as ``LoopDetected``, whose message says what to fix; it leaves the room."""
+    lkapi, host = adopted_api, adopted.stack.config.node_ip
+    carrier = start_uas(adopted.workdir, host, 482, "Loop Detected", port=adopted.human_port)
+    room = f"outbound-{uuid.uuid4().hex[:6]}"
+    metadata = {"flow": "outbound", "phone_number": "+19497710000"}
+    log = next(adopted.workdir.glob("agent-byo-agent.log"))
+    seen = len(log.read_text(errors="replace"))
+    try:
+        await lkapi.room.create_room(
+            api.CreateRoomRequest(name=room, metadata=json.dumps(metadata))
+        )
+
+        async def logged() -> bool:
+            return "SIP 482 Loop Detected" in log.read_text(errors="replace")[seen:]
+
+        await eventually(logged, timeout=60)
+        [line] = [
+            json.loads(line)["message"]
+            for line in log.read_text(errors="replace")[seen:].splitlines()
+            if "SIP 482 Loop Detected" in line
+        ]
+        assert line.startswith("could not call +19497710000: SIP 482 Loop Detected"), line
+        assert "Fix: dial a number outside" in line, line
+
+        async def agent_left() -> bool:
+            return not any(p.kind == AGENT for p in await participants(lkapi, room))
+
+        await eventually(agent_left, timeout=20)
+    finally:
+        await end_calls(lkapi, [room])
+        carrier.stop()
