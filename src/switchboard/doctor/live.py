@@ -36,6 +36,10 @@ SWITCHBOARD_AGENT_ATTRIBUTE = "switchboard.agent"
 PROBE_METADATA = json.dumps({"switchboard": "doctor-probe"})
 # Closes the probe room by itself should the final DeleteRoom never reach the server.
 _PROBE_EMPTY_TIMEOUT = 30
+LATE_AGENT_GRACE = 20.0
+"""At most this many seconds the probe waits, before deleting its room, for agents on their way."""
+JOB_SETTLE = 2.0
+"""A dispatch gets its job within milliseconds; the room lives at least this long."""
 
 
 async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
@@ -159,10 +163,49 @@ async def probe(
             source="probe",
         )
     finally:
-        await asyncio.shield(_delete_room(lkapi, room))
+        await asyncio.shield(_remove_room(lkapi, room, created_at=started))
 
 
-async def _delete_room(lkapi: api.LiveKitAPI, room: str) -> None:
+async def _remove_room(lkapi: api.LiveKitAPI, room: str, *, created_at: float) -> None:
+    """Delete the probe room for good, after any agent on its way has joined.
+
+    Deleting the room under a job that is still starting makes LiveKit restart the job (the
+    implicit dispatch restarts failed jobs), and the restarted agent's join creates the room again,
+    with a new implicit dispatch: a chain of jobs, each running the entrypoint (seen on the real
+    stack). So the probe first lets jobs settle (at least `JOB_SETTLE` seconds after creating the
+    room, at most `LATE_AGENT_GRACE`), then deletes the dispatches, then the room.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LATE_AGENT_GRACE
+    while loop.time() < deadline:
+        if loop.time() >= created_at + JOB_SETTLE and not await _agents_on_their_way(lkapi, room):
+            break
+        await asyncio.sleep(0.3)
+    await _delete_once(lkapi, room)
+
+
+async def _agents_on_their_way(lkapi: api.LiveKitAPI, room: str) -> bool:
+    """True while a job of the room is pending or running but its agent has not joined."""
+    try:
+        joined = {participant.identity for participant in await _participants(lkapi, room)}
+        dispatches = await lkapi.agent_dispatch.list_dispatch(room_name=room)
+    except api.TwirpError:
+        return False  # no such room
+    return any(
+        job.state.status in (api.JobStatus.JS_PENDING, api.JobStatus.JS_RUNNING)
+        and job.state.participant_identity not in joined
+        for dispatch in dispatches
+        for job in dispatch.state.jobs
+    )
+
+
+async def _delete_once(lkapi: api.LiveKitAPI, room: str) -> None:
+    """Delete the room's dispatches (so none restarts a job), then the room."""
+    try:
+        for dispatch in await lkapi.agent_dispatch.list_dispatch(room_name=room):
+            await lkapi.agent_dispatch.delete_dispatch(dispatch.id, room)
+    except api.TwirpError:
+        pass  # the room is gone already, or never came to be; DeleteRoom below says which
     try:
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
     except api.TwirpError as error:
@@ -170,14 +213,18 @@ async def _delete_room(lkapi: api.LiveKitAPI, room: str) -> None:
             raise
 
 
-async def _agents_in(lkapi: api.LiveKitAPI, room: str) -> list[ProbeAgent]:
+async def _participants(lkapi: api.LiveKitAPI, room: str) -> list[api.ParticipantInfo]:
     response = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+    return list(response.participants)
+
+
+async def _agents_in(lkapi: api.LiveKitAPI, room: str) -> list[ProbeAgent]:
     return [
         ProbeAgent(
             identity=participant.identity,
             agent_name=participant.attributes.get("lk.agent_name", ""),
         )
-        for participant in response.participants
+        for participant in await _participants(lkapi, room)
         if participant.kind == api.ParticipantInfo.Kind.AGENT
     ]
 

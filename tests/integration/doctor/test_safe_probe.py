@@ -93,7 +93,7 @@ async def test_probe_room_is_deleted_when_the_doctor_gets_ctrl_c(
             assert process.returncode is None, await process.communicate()
             await asyncio.sleep(0.2)
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), timeout=20)
+        await asyncio.wait_for(process.wait(), timeout=45)
     finally:
         if process.returncode is None:
             process.kill()

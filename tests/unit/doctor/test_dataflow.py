@@ -151,3 +151,21 @@ def test_switchboards_own_dial_and_start_agent_room_are_followed(tmp_path: Path)
     assert loop.evidence[0].endswith("qualifier.py:5: job metadata field 'to' = '+19495550100'")
     (path,) = inventory.room_paths
     assert (path.kind.value, path.agents) == ("CreateRoom", ["caller"])
+
+
+def test_a_node_service_dispatching_the_dialler_with_metadata_is_followed(tmp_path: Path) -> None:
+    files = {"caller.py": CALLER.replace("{origin}", "job")}
+    project = _project(tmp_path, files)
+    (tmp_path / "hook.js").write_text(
+        "await client.createDispatch(room, 'caller', {\n"
+        "  metadata: JSON.stringify({ to: '+1 949 555 0100', who: user.id }),\n"
+        "});\n"
+        "await client.createDispatch(room, 'caller', { metadata: buildMetadata(user) });\n"
+    )
+
+    (traced,) = trace_dials(load_paths([project]))
+
+    assert [(o.verdict, o.source.rsplit("/", 1)[-1]) for o in traced.origins] == [
+        (Verdict.INBOUND, "hook.js:1"),
+        (Verdict.UNKNOWN, "hook.js:4"),
+    ]

@@ -13,6 +13,9 @@ from pathlib import Path
 from switchboard.doctor.inventory import (
     HandlerIssue,
     Inventory,
+    MetadataOrigin,
+    MetadataSend,
+    MetadataValue,
     Reference,
     RoomPath,
     RoomPathKind,
@@ -37,6 +40,11 @@ _ENV_NAMES = "|".join(sorted(ENV_AGENT_NAME_VARIABLES, reverse=True))
 _EVENT = re.compile(rf"""['"`]({_EVENTS})['"`]""")
 _ENV = re.compile(rf"\b({_ENV_NAMES})\b")
 _ENV_ASSIGNMENT = re.compile(rf"^\s*(?:export\s+)?({_ENV_NAMES})\s*=")
+_STRINGIFY = re.compile(r"metadata\s*:\s*JSON\.stringify\(\s*\{([^{}]*)\}\s*\)")
+_PAIR = re.compile(
+    r"""(?P<key>\w+|'[^']*'|"[^"]*")\s*:\s*"""
+    r"""(?P<value>'(?P<single>[^']*)'|"(?P<double>[^"]*)"|[^,}]+)"""
+)
 _RECEIVER = re.compile(r"\b(\w+)\s*=\s*new\s+WebhookReceiver\b")
 _ROOM_FROM_DATA = re.compile(r"\b\w+\.data\.room\b(?:\.\w+)?")
 _API_CLIENT = re.compile(
@@ -76,6 +84,16 @@ def scan_web_file(path: Path) -> Inventory:
                 source=_where(path, text, match.start()),
             )
         )
+        call = text[match.end() : match.end() + 400].split(";", 1)[0]
+        if "metadata" in call:
+            inventory.metadata_sends.append(
+                MetadataSend(
+                    agents=[match.group(2)],
+                    origin=MetadataOrigin.JOB,
+                    fields=_stringified_fields(call),
+                    source=_where(path, text, match.start()),
+                )
+            )
     for match in _EVENT.finditer(text):
         inventory.webhook_events.append(
             Reference(name=match.group(1), source=_where(path, text, match.start()))
@@ -117,6 +135,19 @@ def _handler_issues(path: Path, text: str) -> list[Reference]:
             )
         )
     return issues
+
+
+def _stringified_fields(call: str) -> dict[str, MetadataValue] | None:
+    """The fields of `metadata: JSON.stringify({ key: 'literal', ... })`; None when not literal."""
+    match = _STRINGIFY.search(call)
+    if match is None:
+        return None
+    fields: dict[str, MetadataValue] = {}
+    for pair in _PAIR.finditer(match.group(1)):
+        key = pair.group("key").strip("'\"")
+        literal = pair.group("single") if pair.group("single") is not None else pair.group("double")
+        fields[key] = MetadataValue(value=literal, expression=pair.group("value").strip())
+    return fields
 
 
 def scan_env_file(path: Path) -> Inventory:
