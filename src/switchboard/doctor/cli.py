@@ -42,7 +42,8 @@ def doctor(
             exists=True,
             help="A file or directory to check; repeatable. Takes SIP trunk and dispatch-rule "
             "JSON (as `lk` and the dashboard export them), Switchboard rules YAML, agent and "
-            "service code (.py, .ts/.tsx/.js) and .env files. A directory means every file "
+            "service code (.py, .ts/.tsx/.js), .env files and launch files (Procfile, shell, "
+            "compose: `switchboard agent NAME`). A directory means every file "
             "under it (node_modules, .venv and .git are skipped).",
         ),
     ] = None,
@@ -50,8 +51,9 @@ def doctor(
         bool,
         typer.Option(
             "--server",
-            help="Also read the live server: SIP inbound/outbound trunks, dispatch rules, rooms "
-            "and their dispatches. Uses LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET.",
+            help="Also read the live server: SIP inbound/outbound trunks, dispatch rules, rooms, "
+            "their dispatches (and jobs) and participants. LiveKit lists no workers, so what runs "
+            "is inferred from rooms. Uses LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET.",
         ),
     ] = False,
     run_probe: Annotated[

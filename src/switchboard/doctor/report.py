@@ -66,7 +66,7 @@ def render_text(
         console.print(_block("fix: ", finding.fix, width), soft_wrap=True)
         console.print(Text(f"{_INDENT}docs: {finding.docs}", style="dim"), soft_wrap=True)
         console.print()
-    console.print(_summary_of_inputs(inventory), soft_wrap=True)
+    console.print(_summary_of_inputs(inventory), width=width)
     summary = _summary_of_findings(findings) if findings else Text("No problems found.", "green")
     if suppressed:
         summary.append(f" {len(suppressed)} suppressed (listed by --json).", style="dim")

@@ -91,3 +91,25 @@ def test_help_documents_every_option_and_the_exit_status() -> None:
 
     for option in ("--file", "--server", "--probe", "--json", "--probe-wait", "Exit status"):
         assert option in result.output
+
+
+def test_default_output_is_linter_style_text() -> None:
+    result = runner.invoke(app, ["--file", str(FIXTURES / "seed")], env={"COLUMNS": "80"})
+
+    assert result.exit_code == 2
+    first = result.output.splitlines()[0]
+    assert first.endswith(
+        "seed/qual_agent.py:27: SB101 error: Default agent joins rooms created without an "
+        "agent list"
+    )
+    assert "    fix: " in result.output
+
+
+def test_format_json_is_the_same_as_the_json_flag() -> None:
+    path = str(FIXTURES / "SB302" / "bad")
+
+    long = runner.invoke(app, ["--format", "json", "-f", path])
+    short = runner.invoke(app, ["--json", "-f", path])
+
+    assert json.loads(long.output) == json.loads(short.output)
+    assert long.exit_code == short.exit_code == 1
