@@ -48,7 +48,7 @@ class ByoSystem:
     """What `switchboard rules apply --sip` printed before --yes (the adopted setup only)."""
     processes: list[ManagedProcess] = field(default_factory=list)
 
-    def api(self) -> api.LiveKitAPI:
+    def client(self) -> api.LiveKitAPI:
         config = self.stack.config
         return api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from livekit import api
 
@@ -12,15 +11,15 @@ AGENT = api.ParticipantInfo.Kind.AGENT
 
 
 class RoomsWatch:
-    """Polls every room: who joined (agents by ``lk.agent_name``, "" = unnamed), which
-    dispatches the server held, and when each participant first had each attribute value."""
+    """Polls every room: which agents joined (by ``lk.agent_name``, "" = none: an unnamed
+    worker's job, or an agent that joined with a token of its own) and which dispatches the
+    server held."""
 
     def __init__(self, lkapi: api.LiveKitAPI) -> None:
         self.lkapi = lkapi
         self.agents: dict[str, set[str]] = {}
         self.agent_identities: dict[str, set[str]] = {}
         self.dispatches: dict[str, set[str]] = {}
-        self.seen: dict[str, float] = {}
         self._task = asyncio.create_task(self._run())
 
     def rooms(self, prefix: str) -> list[str]:
@@ -43,14 +42,6 @@ class RoomsWatch:
                 if p.kind == AGENT:
                     self.agents.setdefault(room, set()).add(p.attributes.get("lk.agent_name", ""))
                     self.agent_identities.setdefault(room, set()).add(p.identity)
-                for name, value in p.attributes.items():
-                    self.seen.setdefault(f"{room} {p.identity} {name}={value}", time.time())
-
-    def first(self, room: str, attribute: str) -> float | None:
-        """When some participant of ``room`` first had ``attribute`` ("name=value")."""
-        times = [t for key, t in self.seen.items()
-                 if key.startswith(f"{room} ") and key.endswith(f" {attribute}")]  # fmt: skip
-        return min(times) if times else None
 
     async def stop(self) -> None:
         self._task.cancel()

@@ -62,7 +62,7 @@ def adopted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ByoSystem]:
 
 @pytest.fixture
 async def adopted_api(adopted: ByoSystem) -> AsyncIterator[api.LiveKitAPI]:
-    client = adopted.api()
+    client = adopted.client()
     try:
         yield client
     finally:

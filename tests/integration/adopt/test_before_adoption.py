@@ -30,7 +30,7 @@ def before(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ByoSystem]:
 
 @pytest.fixture
 async def before_api(before: ByoSystem) -> AsyncIterator[api.LiveKitAPI]:
-    client = before.api()
+    client = before.client()
     try:
         yield client
     finally:
