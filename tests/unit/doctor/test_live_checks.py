@@ -83,3 +83,16 @@ def test_static_duplicate_names_both_programs() -> None:
         "Procfile:3: switchboard agent registers 'outbound-caller'",
         "agent.py:39: WorkerOptions registers 'outbound-caller'",
     ]
+
+
+def test_launch_files_honour_agent_name_and_the_config_name(tmp_path: Path) -> None:
+    (tmp_path / "agents.yaml").write_text("version: 1\noutbound_caller:\n  name: sales-caller\n")
+    (tmp_path / "Procfile").write_text(
+        "a: switchboard agent outbound-caller --config agents.yaml\n"
+        "b: switchboard agent qualifier --agent-name=front-desk --config agents.yaml\n"
+        "c: switchboard agent qualifier --config missing.yaml\n"
+    )
+
+    workers = load_paths([tmp_path / "Procfile"]).workers
+
+    assert [w.agent_name for w in workers] == ["sales-caller", "front-desk", "qualifier"]
