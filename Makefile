@@ -37,11 +37,11 @@ test: install wheel
 test-package: wheel
 	$(PY) -m pytest -m package tests/package --basetemp=test-artifacts/package $(PYTEST_ARGS)
 
-## The hand-off integration tests with the lowest livekit, livekit-api and livekit-agents our
-## ranges allow (their ">=" bounds in pyproject.toml, pinned; the rest resolved as a user's pip
-## would). Not part of `make test`; docs/install.md has the last result.
+## The hand-off integration tests with the lowest livekit-agents and livekit-api of our ranges
+## (their ">=" bounds in pyproject.toml, pinned; livekit-agents pins the livekit rtc it needs),
+## everything else resolved as a user's pip would. Not part of `make test`; docs/install.md.
 COMPAT := test-artifacts/compat
-LOWEST = $(shell sed -nE 's/.*"(livekit(-agents|-api)?)>=([0-9.]+).*/\1==\3/p' pyproject.toml)
+LOWEST = $(shell sed -nE 's/.*"(livekit-(agents|api))>=([0-9.]+).*/\1==\3/p' pyproject.toml)
 test-compat: $(VENV)/.installed
 	rm -rf $(COMPAT)/venv
 	$(VENV)/bin/uv venv -q -p $(PYTHON) $(COMPAT)/venv
