@@ -32,7 +32,7 @@ from tests.integration.adopt.conftest import (
     byo_system,
 )
 from tests.integration.adopt.observe import AGENT, RoomsWatch, end_calls
-from tests.integration.callflow.observe import caller_room, participants
+from tests.integration.callflow.observe import Monitor, caller_room, participants
 from tests.support.participants import eventually, join
 from tests.support.rtp_capture import Chunk, RtpCapture, tone_level
 from tests.support.sipp import (
@@ -176,6 +176,48 @@ async def test_call_qualifier_then_outbound_caller_alone_in_a_new_room_then_warm
         at_caller.stop()
         at_human.stop()
         unnamed.stop()
+
+
+async def test_human_declines_then_the_qualifier_says_its_fallback_and_the_brief_stays_private(
+    adopted: ByoSystem, adopted_api: api.LiveKitAPI
+) -> None:
+    stack, lkapi, host = adopted.stack, adopted_api, adopted.stack.config.node_ip
+    caller = "+15557770202"
+    human = start_tone_uas(
+        adopted.workdir, host, port=adopted.human_port, tone_hz=HUMAN_HZ, hold_ms=40000,
+        press="2", press_after_ms=4000,
+    )  # fmt: skip
+    phone = start_tone_dtmf_caller(
+        adopted.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
+        tone_hz=CALLER_HZ, digit="1", presses=6, hold_ms=35000,
+    )  # fmt: skip
+    watch = RoomsWatch(lkapi)
+    monitor = Monitor()  # reads lk.transcription as a browser caller would
+    try:
+        room = await caller_room(lkapi, caller)
+        await monitor.connect(stack, room)
+
+        async def fallback_said() -> bool:
+            return any("nobody is free" in line for _, line in monitor.lines)
+
+        await eventually(fallback_said, timeout=120)
+        people = await participants(lkapi, room)
+        assert all(p.attributes.get("sip.phoneNumber") != HUMAN_NUMBER for p in people), (
+            "the human's call was not ended"
+        )
+        agents = [p.attributes.get("lk.agent_name") for p in people if p.kind == AGENT]
+        assert agents == ["qualifier"], agents
+        [outbound] = [i for i in watch.agent_identities[room] if i.startswith("outbound-caller-")]
+        senders = {identity for identity, _ in monitor.lines}
+        assert outbound not in senders, (
+            f"the brief reached the caller's room as text: {monitor.lines}"
+        )
+    finally:
+        await monitor.close()
+        await watch.stop()
+        await end_calls(lkapi, sorted(watch.dispatches))
+        phone.stop()
+        human.stop()
 
 
 async def test_a_room_created_with_metadata_gets_only_the_outbound_caller_which_calls(
