@@ -70,7 +70,7 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
             system.apply_dry_run = switchboard(stack, "rules", "apply", "--sip", "--rules",
                                                str(BYO_RULES))  # fmt: skip
             switchboard(stack, "rules", "apply", "--sip", "--yes", "--rules", str(BYO_RULES))
-            asyncio.run(_delete_the_users_rule(stack))
+            asyncio.run(delete_the_users_rule(stack))
             serve = ManagedProcess(
                 name="switchboard-serve",
                 argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(serve_port),
@@ -145,7 +145,7 @@ async def _trunks_and_the_users_rule(stack: Stack, human_port: int) -> str:
         await lkapi.aclose()
 
 
-async def _delete_the_users_rule(stack: Stack) -> None:
+async def delete_the_users_rule(stack: Stack) -> None:
     """docs/adopt.md step 3: once the switchboard:* rule exists, the old one goes."""
     config = stack.config
     lkapi = api.LiveKitAPI(config.http_url, config.api_key, config.api_secret)
