@@ -134,23 +134,25 @@ def dev(
         from switchboard.dev import run_dev, run_remote
     except ImportError as no_service:
         missing_extra("dev", "service", no_service)
-    if not remote:
-        if agent:
-            typer.echo("error: --agent needs --remote (make dev runs the shipped agents)", err=True)
-            raise typer.Exit(2)
-        run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
-        return
+    if agent and not remote:
+        typer.echo("error: --agent needs --remote (make dev runs the shipped agents)", err=True)
+        raise typer.Exit(2)
     try:
-        run_remote(
-            rules=rules,
-            agent_commands=agent or [],
-            port=port,
-            public_url=public_url,
-            sip_address=sip_address,
-        )
+        if remote:
+            run_remote(
+                rules=rules,
+                agent_commands=agent or [],
+                port=port,
+                public_url=public_url,
+                sip_address=sip_address,
+            )
+        else:
+            run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
     except SwitchboardError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:  # during start-up: what was started is already stopped
+        raise typer.Exit(130) from None
 
 
 @app.command("call")

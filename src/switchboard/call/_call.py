@@ -100,6 +100,7 @@ class _CallState:
     call_id: str = ""
     ringing: bool = False
     connected: bool = False
+    hanging_up: bool = False
     ended: bool = False
 
     def on_event(self, event: CallEvent) -> None:
@@ -112,14 +113,17 @@ class _CallState:
             say("connected: type keypad digits (0-9 * #) and Enter; an empty line hangs up")
         elif event.kind in ("CALL_CLOSED", "CONTROL_CLOSED"):
             self.ended = True
-            reason = event.text or "hung up"
+            reason = "you hung up" if self.hanging_up else event.text or "hung up"
             say(f"call ended: {reason}" if self.connected else f"call failed: {reason}")
 
 
 async def _on_line(line: str | None, phone: Phone, state: _CallState) -> None:
     text = (line or "").strip()
+    if state.hanging_up:
+        return
     if line is None or text.lower() in HANGUP_WORDS:
         say("hanging up")
+        state.hanging_up = True
         await phone.hangup()
         if not state.call_id:
             state.ended = True

@@ -114,6 +114,7 @@ def _print_summary(
         f"# console     {session.login_link('/console')}",
         "#             (one-time login links: each works once, within 5 minutes)",
         *how_to_call(numbers, config.sip_address),
+        "#   (with the export lines above, switchboard call prints what the agents say)",
         "# Ctrl-C stops everything",
     ]
     print("\n".join(lines), flush=True)
