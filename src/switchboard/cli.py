@@ -131,6 +131,7 @@ def dev(
     from switchboard.errors import SwitchboardError
 
     try:
+        import switchboard.service.app  # noqa: F401  (dev runs `switchboard serve`)
         from switchboard.dev import run_dev, run_remote
     except ImportError as no_service:
         missing_extra("dev", "service", no_service)
