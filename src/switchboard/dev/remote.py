@@ -121,10 +121,13 @@ def setup_lines(
         f"# 1. webhook: register {webhook}",
     ]
     if cloud:
-        lines.append(f"#      LiveKit Cloud: Settings → Webhooks → Create, signing API key {key}")
+        lines.append(
+            "#      LiveKit Cloud: dashboard → your project → Settings → Webhooks: add it, "
+            f"signed with API key {key}"
+        )
     else:
         lines += [
-            "#      self-hosted livekit.yaml:",
+            "#      self-hosted livekit.yaml (api_key must be one of keys:):",
             "#        webhook:",
             f"#          api_key: {key}",
             f"#          urls: [{webhook}]",
