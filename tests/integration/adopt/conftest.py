@@ -11,9 +11,12 @@ webhooks. ``before=True`` is the seed's setup: his programs and his dispatch rul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +84,7 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
             )  # fmt: skip
             serve.start()
             system.processes.append(serve)
+            _wait_healthy(serve, f"http://127.0.0.1:{serve_port}/healthz")
         programs = BYO / "before" if before else BYO
         for program in ("qual_agent.py", "agent.py"):
             system.processes.append(
@@ -91,6 +95,18 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
         for process in system.processes:
             process.stop()
         stack.stop()
+
+
+def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        if not process.running():
+            raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.name} not healthy in {timeout}s:\n{process.tail()}")
 
 
 def start_user_agent(stack: Stack, program: Path, workdir: Path, trunk_id: str) -> ManagedProcess:
