@@ -86,8 +86,10 @@ def run_remote(
     )
 
     def announce(session: DevSession) -> None:
-        lines = setup_lines(settings, session, rules_path, project, public_url, sip_address)
-        print("\n".join(lines), flush=True)
+        lines = livekit_side_lines(
+            settings, session.base_url, rules_path, project, public_url, sip_address
+        )
+        print("\n".join([*lines, *session_lines(session)]), flush=True)
 
     run_session(session, announce)
     progress("stopped (the LiveKit project is left as it was)")
@@ -104,16 +106,16 @@ async def _inspect(settings: Settings, desired: Sequence[SipDispatchRule]) -> Re
         return RemoteProject(sip_plan=plan.summary(), numbers=await inbound_numbers(client))
 
 
-def setup_lines(
+def livekit_side_lines(
     settings: Settings,
-    session: DevSession,
+    service_url: str,
     rules: Path,
     project: RemoteProject,
-    public_url: str,
-    sip_address: str,
+    public_url: str = "",
+    sip_address: str = "",
 ) -> list[str]:
-    """What to configure on the LiveKit side, how to call in, and the console links."""
-    webhook = f"{(public_url or session.base_url).rstrip('/')}/livekit/webhook"
+    """What to configure on the LiveKit side, and how to call in."""
+    webhook = f"{(public_url or service_url).rstrip('/')}/livekit/webhook"
     key = settings.livekit_api_key
     cloud = (urlparse(settings.livekit_url).hostname or "").endswith(".livekit.cloud")
     lines = [
@@ -146,8 +148,12 @@ def setup_lines(
     )
     lines += [f"#      {line}" for line in project.sip_plan.splitlines()]
     lines.append("#    (a dry run; add --yes to make the changes)")
-    lines += how_to_call(project.numbers, sip_address)
-    lines += [
+    return lines + how_to_call(project.numbers, sip_address)
+
+
+def session_lines(session: DevSession) -> list[str]:
+    """The service, one-time console links, the agents' logs, how to stop."""
+    lines = [
         f"# service     {session.base_url}  (healthz, /livekit/webhook)",
         f"# softphone   {session.login_link('/phone')}",
         f"# console     {session.login_link('/console')}",
