@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from switchboard.errors import StackError
-from switchboard.stack.config import StackConfig
+from switchboard.stack.config import MAX_NODES, StackConfig
 from switchboard.stack.install import ensure_installed
 from switchboard.stack.stack import Stack, read_status, stacks_root, stop_detached
 
@@ -49,6 +49,14 @@ def up(
         str, typer.Option(help="API secret of the stack (at least 32 characters).")
     ] = "switchboard-dev-secret-0123456789abcdef",
     no_sip: Annotated[bool, typer.Option("--no-sip", help="Do not start livekit-sip.")] = False,
+    nodes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_NODES,
+            help="livekit-server nodes on the one Redis (LiveKit's multi-node mode).",
+        ),
+    ] = 1,
 ) -> None:
     """Start a detached stack and print its LIVEKIT_* settings (stop it with 'stack down')."""
     if read_status(name) is not None:
@@ -62,6 +70,7 @@ def up(
         empty_timeout=empty_timeout,
         departure_timeout=departure_timeout,
         with_sip=not no_sip,
+        nodes=nodes,
     )
     stack = Stack.create(name, config)
     try:
@@ -96,7 +105,7 @@ def status(name: NameOption = "dev") -> None:
 def logs(
     name: NameOption = "dev",
     process: Annotated[
-        str, typer.Argument(help="redis, livekit-server or livekit-sip.")
+        str, typer.Argument(help="redis, livekit-server (livekit-server-N: node N) or livekit-sip.")
     ] = "livekit-server",
     lines: Annotated[int, typer.Option("-n", help="How many last lines.")] = 50,
 ) -> None:
@@ -113,6 +122,9 @@ def _print_env(config: StackConfig) -> None:
         print(f"export {key}={value}")
     if config.with_sip:
         print(f"# SIP: {config.sip_address} (udp/tcp)")
+    if config.nodes > 1:
+        for node in config.livekit_nodes:
+            print(f"# node {node.number}: {node.url} (media on {node.ip}:{node.rtc_udp}/udp)")
 
 
 def _fail(exc: Exception) -> None:

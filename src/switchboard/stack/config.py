@@ -1,4 +1,9 @@
-"""Settings of one local stack and the YAML it hands to livekit-server and livekit-sip."""
+"""Settings of one local stack and the YAML it hands to livekit-server and livekit-sip.
+
+A stack runs one livekit-server node or several (LiveKit's own multi-node mode): every node
+shares the stack's Redis, which routes each room to one node; each node has its own HTTP port,
+its own RTC port and, inside the project's network namespace, its own address.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,16 @@ import socket
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+MAX_NODES = 4
+
+
+class NodePorts(BaseModel):
+    """The ports of a livekit-server node after the first (which uses ``StackPorts``)."""
+
+    http: int
+    rtc_udp: int
 
 
 class StackPorts(BaseModel):
@@ -21,6 +35,34 @@ class StackPorts(BaseModel):
     sip: int
     rtp_start: int
     rtp_end: int
+    extra_nodes: list[NodePorts] = Field(default_factory=list)
+
+
+class LiveKitNode(BaseModel):
+    """One livekit-server node of a stack: its number (1 is the entry point), address, ports."""
+
+    number: int
+    ip: str
+    http: int
+    rtc_udp: int
+
+    @property
+    def name(self) -> str:
+        """Its process name: ``livekit-server`` for node 1, ``livekit-server-N`` after."""
+        return "livekit-server" if self.number == 1 else f"livekit-server-{self.number}"
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.http}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http}"
+
+
+def _extra_node_ips() -> list[str]:
+    # scripts/netns-run adds one address per extra node inside the namespace.
+    return os.environ.get("SWITCHBOARD_EXTRA_NODE_IPS", "").split()
 
 
 class StackConfig(BaseModel):
@@ -33,7 +75,39 @@ class StackConfig(BaseModel):
     departure_timeout: int = 20
     with_sip: bool = True
     node_ip: str = Field(default_factory=lambda: os.environ.get("SWITCHBOARD_NODE_IP", "127.0.0.1"))
+    nodes: int = Field(default=1, ge=1, le=MAX_NODES)
+    extra_node_ips: list[str] = Field(default_factory=_extra_node_ips)
     ports: StackPorts = Field(default_factory=lambda: allocate_ports())
+
+    @model_validator(mode="after")
+    def _ports_for_every_node(self) -> StackConfig:
+        tried = {port for port in self.ports.model_dump().values() if isinstance(port, int)}
+        while len(self.ports.extra_nodes) < self.nodes - 1:
+            self.ports.extra_nodes.append(
+                NodePorts(http=_free_both(tried), rtc_udp=_free_both(tried))
+            )
+        return self
+
+    @property
+    def livekit_nodes(self) -> list[LiveKitNode]:
+        """Every node, the entry point (node 1, at ``url``) first.
+
+        Node N > 1 listens on ``extra_node_ips[N-2]`` when there is one, else on ``node_ip``
+        (plain loopback: same address, other ports).
+        """
+        first = LiveKitNode(
+            number=1, ip=self.node_ip, http=self.ports.http, rtc_udp=self.ports.rtc_udp
+        )
+        others = [
+            LiveKitNode(
+                number=index + 2,
+                ip=self.extra_node_ips[index] if index < len(self.extra_node_ips) else self.node_ip,
+                http=ports.http,
+                rtc_udp=ports.rtc_udp,
+            )
+            for index, ports in enumerate(self.ports.extra_nodes[: self.nodes - 1])
+        ]
+        return [first, *others]
 
     @property
     def url(self) -> str:
@@ -55,19 +129,22 @@ class StackConfig(BaseModel):
             "LIVEKIT_API_SECRET": self.api_secret,
         }
 
-    def server_yaml(self) -> str:
+    def server_yaml(self, node: LiveKitNode | None = None) -> str:
+        """livekit-server's config for ``node`` (default: node 1); a ``{node}`` in a webhook URL
+        becomes the node's number, so a receiver can tell which node sent an event."""
+        node = node or self.livekit_nodes[0]
         config: dict[str, Any] = {
-            "port": self.ports.http,
+            "port": node.http,
             "bind_addresses": ["127.0.0.1"],
             "rtc": {
                 # ICE over TCP would listen on every interface; loopback media needs only UDP.
                 "tcp_port": 0,
-                "udp_port": self.ports.rtc_udp,
+                "udp_port": node.rtc_udp,
                 "use_external_ip": False,
-                "node_ip": self.node_ip,
+                "node_ip": node.ip,
                 "enable_loopback_candidate": True,
                 # The UDP mux binds only these addresses (not the host's external one).
-                "ips": {"includes": sorted({"127.0.0.1/32", f"{self.node_ip}/32"})},
+                "ips": {"includes": sorted({"127.0.0.1/32", f"{node.ip}/32"})},
             },
             "redis": {"address": f"127.0.0.1:{self.ports.redis}"},
             "keys": {self.api_key: self.api_secret},
@@ -79,7 +156,8 @@ class StackConfig(BaseModel):
             "logging": {"level": "debug", "json": False},
         }
         if self.webhook_urls:
-            config["webhook"] = {"api_key": self.api_key, "urls": list(self.webhook_urls)}
+            urls = [url.replace("{node}", str(node.number)) for url in self.webhook_urls]
+            config["webhook"] = {"api_key": self.api_key, "urls": urls}
         return yaml.safe_dump(config, sort_keys=False)
 
     def sip_yaml(self) -> str:

@@ -1,4 +1,7 @@
-"""A local LiveKit stack: redis, livekit-server and (optionally) livekit-sip on loopback.
+"""A local LiveKit stack: redis, one or more livekit-server nodes and (optionally) livekit-sip.
+
+With several nodes (``StackConfig.nodes``) they share the one Redis, LiveKit's own multi-node
+mode; livekit-sip and ``config.url`` use node 1, and Redis routes each room to the node hosting it.
 
 The same class backs ``switchboard stack up|down|status|logs`` (detached, state on disk) and the
 pytest fixture (attached: every process dies with the test run).
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from switchboard.errors import StackError
-from switchboard.stack.config import StackConfig
+from switchboard.stack.config import LiveKitNode, StackConfig
 from switchboard.stack.install import Progress, cache_dir, ensure_installed
 from switchboard.stack.process import ManagedProcess, pid_alive, stop_process_group
 
@@ -48,7 +51,8 @@ class Stack:
         binaries = ensure_installed(progress, with_sip=self.config.with_sip)
         try:
             self._start_redis(detach)
-            self._start_server(binaries["livekit-server"], detach)
+            for node in self.config.livekit_nodes:
+                self._start_server(binaries["livekit-server"], node, detach)
             if self.config.with_sip:
                 self._start_sip(binaries["livekit-sip"], detach)
         except BaseException:
@@ -67,6 +71,13 @@ class Stack:
 
     def log_path(self, name: str) -> Path:
         return self.state_dir / f"{name}.log"
+
+    def process(self, name: str) -> ManagedProcess:
+        """The running process called ``name`` (``redis``, ``livekit-server-2``, ...)."""
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise StackError(f"stack {self.state_dir.name} runs no process called {name!r}")
 
     def _start_redis(self, detach: bool) -> None:
         port = self.config.ports.redis
@@ -89,11 +100,11 @@ class Stack:
         )
         redis.wait_ready(lambda: _redis_ping(port), READY_TIMEOUT)
 
-    def _start_server(self, binary: Path, detach: bool) -> None:
-        config_path = self.state_dir / "livekit.yaml"
-        config_path.write_text(self.config.server_yaml())
-        server = self._spawn("livekit-server", [str(binary), "--config", str(config_path)], detach)
-        server.wait_ready(lambda: _http_ok(self.config.http_url), READY_TIMEOUT)
+    def _start_server(self, binary: Path, node: LiveKitNode, detach: bool) -> None:
+        config_path = self.state_dir / f"{node.name}.yaml"
+        config_path.write_text(self.config.server_yaml(node))
+        server = self._spawn(node.name, [str(binary), "--config", str(config_path)], detach)
+        server.wait_ready(lambda: _http_ok(node.http_url), READY_TIMEOUT)
 
     def _start_sip(self, binary: Path, detach: bool) -> None:
         config_path = self.state_dir / "sip.yaml"
