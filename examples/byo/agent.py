@@ -43,7 +43,10 @@ async def entrypoint(ctx: JobContext) -> None:
     session: AgentSession[None] = AgentSession(**speech())
     await session.start(Agent(instructions="You call people back."), room=ctx.room)
     session.say(f"Hello, a representative will join you shortly. {dial_info['brief']}")
-    await leave_when_human_joins(ctx, kinds=["standard"], exclude_identities=[participant_identity])
+    # count_present: a representative who joined while we dialed and started counts too
+    await leave_when_human_joins(
+        ctx, kinds=["standard"], exclude_identities=[participant_identity], count_present=True
+    )
 
 
 async def transfer_to_caller(ctx: JobContext, dial_info: dict[str, str]) -> None:
