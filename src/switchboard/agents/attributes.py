@@ -7,6 +7,9 @@ import logging
 
 from livekit import rtc
 
+from switchboard.telemetry import StateSpans
+from switchboard.tracing.steps import Step
+
 logger = logging.getLogger("switchboard.agents")
 
 AGENT = "switchboard.agent"
@@ -54,6 +57,8 @@ class AttributePublisher:
         self._agent = agent
         self._lock = asyncio.Lock()
         self.current: dict[str, str] = {}
+        self.spans = StateSpans(agent)
+        """One ``agent.state`` span per published state; the hand-off steps use it too."""
 
     async def publish(self, changes: dict[str, str]) -> None:
         """Set ``changes`` (merged server-side with what was published before)."""
@@ -62,6 +67,8 @@ class AttributePublisher:
             if not delta:
                 return
             self.current.update(delta)
+            if STATE in delta:
+                self.spans.enter(STATE, Step.AGENT_STATE, {STATE: delta[STATE]})
             logger.info(
                 "attributes",
                 extra={"agent": self._agent, "room": self._room.name, "attributes": delta},

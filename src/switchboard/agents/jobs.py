@@ -53,6 +53,10 @@ class OutboundCallJob(BaseModel):
     on_no_representative: str = ""
     representative: Human = REPRESENTATIVE
     representative_wait_seconds: float = Field(default=120, gt=0, le=3600)
+    traceparent: str = Field(
+        default="",
+        description="W3C trace context of the call this job serves (switchboard.telemetry).",
+    )
     wait_for_caller: bool = Field(
         default=False,
         description="The number is the caller's own: dial once the caller has left caller_room.",

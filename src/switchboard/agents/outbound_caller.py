@@ -27,6 +27,7 @@ from switchboard.agents.representative_call import RepresentativeCall
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.agents.warm_call import WarmCall
 from switchboard.handoff import DialError, dial, leave_when_human_joins
+from switchboard.telemetry import context_from_traceparent, follow, trace_job
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -47,6 +48,7 @@ async def entrypoint(ctx: JobContext) -> None:
     config = job_config(ctx)
     name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
     publisher = attr.AttributePublisher(ctx.room, name)
+    trace_job(ctx, publisher.spans)
     await ctx.connect()
     await publisher.publish({attr.AGENT: name, attr.STATE: "starting"})
     try:
@@ -58,6 +60,9 @@ async def entrypoint(ctx: JobContext) -> None:
         )
         ctx.shutdown(reason="bad job metadata")
         return
+    carried = context_from_traceparent(job.traceparent)
+    if carried is not None:  # a room the call led to: stay in the caller's trace
+        follow(carried, publisher.spans)
     if job.mode == "representative":
         await RepresentativeCall(ctx, config, publisher, job).run()
         return

@@ -43,6 +43,7 @@ from switchboard.handoff import (
     only_heard_by,
     start_agent_room,
 )
+from switchboard.telemetry import current_traceparent, trace_job
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -65,6 +66,7 @@ async def entrypoint(ctx: JobContext) -> None:
     config = job_config(ctx)
     name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
     publisher = attr.AttributePublisher(ctx.room, name)
+    trace_job(ctx, publisher.spans)
     await ctx.connect()
     await publisher.publish({attr.AGENT: name, attr.STATE: "waiting"})
     caller = await ctx.wait_for_participant()
@@ -268,6 +270,7 @@ class QualifierCall:
             caller_room=self._ctx.room.name,
             caller_identity=self._caller.identity,
             target=name,
+            traceparent=current_traceparent(),
             display_name=target.display_name,
             ringing_timeout_seconds=target.ringing_timeout_seconds,
             handoff=target.handoff,
@@ -420,6 +423,7 @@ class QualifierCall:
             caller_room=self._ctx.room.name,
             caller_identity=self._caller.identity,
             target=name,
+            traceparent=current_traceparent(),
             display_name=target.display_name,
             ringing_timeout_seconds=target.ringing_timeout_seconds,
             say=[options.greeting, brief] if options.say_brief else [options.greeting],

@@ -25,9 +25,12 @@ from switchboard.agents.job_call import OutboundJobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import TransferOutcome, WarmTransferResult, warm_transfer
+from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.agents")
 
+HANDOFF_SPAN = "handoff"
+"""The publisher's span kind for the brief and the accept (until connected)."""
 GOODBYE_SECONDS = 4.0
 """How long the last line to the human may play before the agent leaves."""
 _EXPLANATIONS = {
@@ -86,7 +89,9 @@ class WarmCall(OutboundJobCall):
 
     async def _report(self, result: WarmTransferResult) -> None:
         timings = _relative_ms(result.timings)
+        self._publisher.spans.enter(HANDOFF_SPAN, None)
         if result.outcome is TransferOutcome.CONNECTED:
+            self._publisher.spans.mark(Step.CONNECTED)
             await self._publisher.publish(
                 {attr.STATE: "done", attr.RESULT: "answered", attr.TRANSFER: "connected",
                  attr.TIMINGS: timings}
@@ -107,7 +112,11 @@ class WarmCall(OutboundJobCall):
     async def _brief(self, human: rtc.RemoteParticipant) -> bool | None:
         """Tell the human who is waiting; True when they accept, False/None otherwise."""
         await self._publisher.publish({attr.STATE: "briefing", attr.TRANSFER: "briefing"})
+        self._publisher.spans.enter(HANDOFF_SPAN, Step.BRIEF)
         decision = await self._briefing.run(human)
+        self._publisher.spans.enter(
+            HANDOFF_SPAN, Step.ACCEPT if decision is Decision.ACCEPTED else None
+        )
         if decision is Decision.ACCEPTED:
             await self._publisher.publish({attr.TRANSFER: "accepted"})
             return True

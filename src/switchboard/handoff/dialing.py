@@ -7,8 +7,11 @@ import logging
 from collections.abc import Mapping
 
 from livekit import api
+from opentelemetry.trace import Span, StatusCode
 
 from switchboard.handoff.errors import DialError, DialTimeout, sip_error_from_twirp
+from switchboard.telemetry import step_span
+from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.handoff")
 
@@ -60,28 +63,44 @@ async def dial(
     if max_call_duration is not None:
         request.max_call_duration.seconds = max(1, round(max_call_duration))
     logger.info("dialing", extra={"room": room_name, "identity": identity, "trunk_id": trunk_id})
-    try:
-        async with asyncio.timeout(deadline):
-            info: api.SIPParticipantInfo = await lkapi.sip.create_sip_participant(
-                request, timeout=deadline
-            )
-    except TimeoutError as exc:
-        # livekit-sip keeps ringing after we stop waiting; hang up, or a late answer would
-        # put the callee in a room whose agent already gave up on them.
-        await hang_up(lkapi, room_name, identity)
-        limit = f"the {deadline}s deadline" if deadline else "the ringing timeout"
-        error: DialError = DialTimeout(detail=f"no final answer within {limit}")
-        raise error from exc
-    except Exception as exc:
-        error = sip_error_from_twirp(exc)
-        logger.info(
-            "dial failed",
-            extra={"room": room_name, "identity": identity, "outcome": error.outcome,
-                   "sip_status_code": error.sip_status_code},
-        )  # fmt: skip
-        raise error from exc
+    leg = {"sip.direction": "outbound", "sip.identity": identity, "sip.trunk_id": trunk_id}
+    with step_span(Step.SIP_LEG, attributes=leg) as span:
+        span.add_event("ringing")
+        try:
+            async with asyncio.timeout(deadline):
+                info: api.SIPParticipantInfo = await lkapi.sip.create_sip_participant(
+                    request, timeout=deadline
+                )
+        except TimeoutError as exc:
+            # livekit-sip keeps ringing after we stop waiting; hang up, or a late answer would
+            # put the callee in a room whose agent already gave up on them.
+            await hang_up(lkapi, room_name, identity)
+            limit = f"the {deadline}s deadline" if deadline else "the ringing timeout"
+            error: DialError = DialTimeout(detail=f"no final answer within {limit}")
+            _dial_failed(span, error)
+            raise error from exc
+        except Exception as exc:
+            error = sip_error_from_twirp(exc)
+            logger.info(
+                "dial failed",
+                extra={"room": room_name, "identity": identity, "outcome": error.outcome,
+                       "sip_status_code": error.sip_status_code},
+            )  # fmt: skip
+            _dial_failed(span, error)
+            raise error from exc
+        span.add_event("answered")
+        span.set_attributes({"sip.outcome": "answered", "sip.status_code": 200})
     logger.info("answered", extra={"room": room_name, "identity": identity})
     return info
+
+
+def _dial_failed(span: Span, error: DialError) -> None:
+    """The leg's span says how the dial ended: the outcome and the SIP status."""
+    span.set_attribute("sip.outcome", error.outcome)
+    if error.sip_status_code:
+        span.set_attribute("sip.status_code", error.sip_status_code)
+    span.add_event("hung up", {"sip.status": error.status_line or error.outcome})
+    span.set_status(StatusCode.ERROR, error.outcome)
 
 
 async def hang_up(lkapi: api.LiveKitAPI, room_name: str, identity: str) -> None:

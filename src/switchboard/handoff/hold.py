@@ -9,6 +9,10 @@ import math
 from dataclasses import dataclass
 
 from livekit import rtc
+from opentelemetry.trace import Span
+
+from switchboard.telemetry import start_step
+from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.handoff")
 
@@ -66,6 +70,7 @@ class HoldAudio:
         self._source: rtc.AudioSource | None = None
         self._publication: rtc.LocalTrackPublication | None = None
         self._task: asyncio.Task[None] | None = None
+        self._span: Span | None = None
 
     @property
     def playing(self) -> bool:
@@ -79,6 +84,7 @@ class HoldAudio:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         self._publication = await self._room.local_participant.publish_track(track, options)
         self._task = asyncio.create_task(self._loop(self._source), name="switchboard.hold")
+        self._span = start_step(Step.HOLD)
         logger.info("hold started", extra={"room": self._room.name})
 
     async def stop(self) -> None:
@@ -88,6 +94,9 @@ class HoldAudio:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        span, self._span = self._span, None
+        if span is not None:
+            span.end()
         publication, self._publication = self._publication, None
         if publication is not None and self._room.isconnected():
             with contextlib.suppress(Exception):

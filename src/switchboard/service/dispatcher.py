@@ -17,6 +17,8 @@ from switchboard.livekit import LiveKitClient, LiveKitError
 from switchboard.service.metrics import ServiceMetrics
 from switchboard.settings import Settings
 from switchboard.store import Job, JobStatus, Store, StoreError
+from switchboard.telemetry import call_context, record_step, step_span
+from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.dispatcher")
 
@@ -92,14 +94,31 @@ class Dispatcher:
 
     async def process(self, job: Job) -> str:
         """Dispatch one claimed job; returns its outcome. Never raises for LiveKit failures."""
-        try:
-            outcome = await self._dispatch(job)
-        except LiveKitError as exc:
-            outcome = await self._fail(job, str(exc), exc.retryable, self._settings.max_attempts)
-        except StoreError as exc:
-            # The lease expires and another attempt (here or in a replica) picks the job up.
-            logger.warning("dispatch job=%s: store failed, lease will expire: %s", job.job_id, exc)
-            outcome = "store_error"
+        call = call_context(job.room_sid or f"name:{job.room_name}")
+        observe = self._metrics.observe_step
+        attributes: dict[str, str | int] = {
+            "switchboard.job": job.job_id,
+            "switchboard.agent": job.agent_name,
+            "switchboard.attempt": job.attempts,
+            "room": job.room_name,
+        }
+        if job.attempts == 1:  # the wait in the queue before the first claim
+            queued = int(job.created_at.timestamp() * 1e9)
+            record_step(Step.JOB_QUEUED, queued, time.time_ns(), call, attributes, observe)
+        with step_span(Step.JOB_CLAIMED, call, attributes, observe) as span:
+            try:
+                outcome = await self._dispatch(job)
+            except LiveKitError as exc:
+                outcome = await self._fail(
+                    job, str(exc), exc.retryable, self._settings.max_attempts
+                )
+            except StoreError as exc:
+                # The lease expires and another attempt (here or in a replica) picks it up.
+                logger.warning(
+                    "dispatch job=%s: store failed, lease will expire: %s", job.job_id, exc
+                )
+                outcome = "store_error"
+            span.set_attribute("switchboard.outcome", outcome)
         self._metrics.dispatches.labels(outcome=outcome).inc()
         return outcome
 
@@ -119,7 +138,10 @@ class Dispatcher:
                 await self._store.complete_job(job, "already_dispatched", existing.to_json())
                 self._log(job, "already_dispatched", existing.dispatch_id)
                 return "already_dispatched"
-        created = await self._client.create_dispatch(job.room_name, job.agent_name, job.metadata)
+        with step_span(Step.CREATE_DISPATCH, on_end=self._metrics.observe_step):
+            created = await self._client.create_dispatch(
+                job.room_name, job.agent_name, job.metadata
+            )
         await self._store.complete_job(job, "dispatched", created.to_json())
         self._log(job, "dispatched", created.dispatch_id)
         return "dispatched"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -21,6 +22,8 @@ from switchboard.rules import EVENT_TYPES, RoomEvent, RulesHolder
 from switchboard.service.decide import decide
 from switchboard.service.group_commit import GroupCommit
 from switchboard.store import NewFact, NewWebhook, Store
+from switchboard.telemetry import OnEnd, call_context, record_call, record_step, step_span
+from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.webhook")
 
@@ -62,11 +65,13 @@ class WebhookIntake:
         api_key: str,
         api_secret: str,
         on_enqueued: Callable[[], Awaitable[None]],
+        on_step: OnEnd | None = None,
     ) -> None:
         self._writer = GroupCommit(store)
         self._rules = rules
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self._on_enqueued = on_enqueued
+        self._on_step = on_step
 
     async def handle(self, body: bytes, authorization: str | None) -> IntakeResult:
         """Verify and process one request body."""
@@ -112,12 +117,22 @@ class WebhookIntake:
         if not event.id:
             return _reject(400, "the event has no id", kind)
         sid = event.room.sid if event.room else ""
-        decision, record = decide(self._rules, event) if event.is_dispatch_event else (None, None)
-        fact = _fact_of(event) if kind in FACT_EVENTS else None
-        webhook = NewWebhook(event.id, kind, room, sid, text, decision=record, fact=fact)
-        if not await self._writer.record(webhook):
+        call = call_context(sid or f"name:{room}")
+        span_attributes = {"livekit.event": kind, "livekit.event_id": event.id, "room": room}
+        with step_span(Step.WEBHOOK, call, span_attributes, self._on_step):
+            decision, record = None, None
+            if event.is_dispatch_event:
+                with step_span(Step.DECISION, on_end=self._on_step) as decided:
+                    decision, record = decide(self._rules, event)
+                    if decision is not None:
+                        decided.set_attribute("switchboard.rule", decision.rule_id or "")
+            fact = _fact_of(event) if kind in FACT_EVENTS else None
+            webhook = NewWebhook(event.id, kind, room, sid, text, decision=record, fact=fact)
+            recorded = await self._writer.record(webhook)
+        if not recorded:
             logger.info("webhook duplicate id=%s event=%s room=%s", event.id, kind, room)
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
+        self._trace_event(event)
         detail: dict[str, Any] = {"id": event.id, "room": room}
         enqueued = 0
         if decision is not None:
@@ -134,6 +149,39 @@ class WebhookIntake:
         if enqueued:
             await self._on_enqueued()
         return IntakeResult(200, "recorded", kind, detail, enqueued)
+
+    def _trace_event(self, event: RoomEvent) -> None:
+        """The steps a recorded event ends: an agent joined, a SIP leg hung up, the room closed."""
+        room, participant, kind = event.room, event.participant, event.event
+        if room is None:
+            return
+        call = call_context(room.sid or f"name:{room.name}")
+        at = _ns(event.created_at) or time.time_ns()
+        if participant is not None and participant.joined_at:
+            attributes = {"participant.identity": participant.identity, "room": room.name}
+            joined = _ns(participant.joined_at)
+            if kind == "participant_joined" and participant.kind == "AGENT" and room.creation_time:
+                name = participant.attributes.get("lk.agent_name", "")
+                agent = attributes | {"switchboard.agent": name}
+                record_step(Step.AGENT_JOINED, _ns(room.creation_time), joined, call, agent,
+                            self._on_step)  # fmt: skip
+            elif kind != "participant_joined" and participant.kind == "SIP":
+                sip = {k: v for k, v in participant.attributes.items() if k in SIP_ATTRIBUTES}
+                record_step(Step.SIP_LEG, joined, at, call, attributes | sip | {"sip.ended": kind},
+                            self._on_step)  # fmt: skip
+        elif kind == "room_finished":
+            record_step(Step.ROOM_CLOSED, at, at, call, {"room": room.name}, self._on_step)
+            if room.sid and room.creation_time:
+                record_call(room.sid, _ns(room.creation_time), at, {"room": room.name})
+
+
+SIP_ATTRIBUTES: Final = frozenset({"sip.callID", "sip.callStatus", "sip.trunkID", "sip.ruleID"})
+"""The SIP participant attributes a leg's span keeps (never the phone numbers)."""
+
+
+def _ns(seconds: int) -> int:
+    """Webhook times are epoch seconds; spans want epoch nanoseconds."""
+    return seconds * 1_000_000_000
 
 
 def _fact_of(event: RoomEvent) -> NewFact:

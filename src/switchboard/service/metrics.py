@@ -6,7 +6,13 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from switchboard.tracing.steps import Step
+
 ACK_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+STEP_BUCKETS: Final = (
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0
+)  # fmt: skip
+"""Milliseconds (a webhook) to half an hour (a SIP leg)."""
 
 
 class ServiceMetrics:
@@ -42,11 +48,22 @@ class ServiceMetrics:
             "Dead-lettered dispatch jobs (refreshed on scrape, capped at 10000).",
             registry=self.registry,
         )
+        self.step_seconds = Histogram(
+            "switchboard_step_seconds",
+            "Duration of each step of a call the service sees, by step (the span names).",
+            ["step"],
+            buckets=STEP_BUCKETS,
+            registry=self.registry,
+        )
         self.repairs = Counter(
             "switchboard_reconcile_repairs",
             "Dispatches enqueued by reconciliation.",
             registry=self.registry,
         )
+
+    def observe_step(self, step: Step, seconds: float) -> None:
+        """One step of a call took ``seconds`` (the duration of its span)."""
+        self.step_seconds.labels(step=step.value).observe(max(0.0, seconds))
 
     def render(self) -> bytes:
         """The text exposition format."""

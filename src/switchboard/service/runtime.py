@@ -75,6 +75,7 @@ class ServiceRuntime:
                 settings.livekit_api_key,
                 settings.livekit_api_secret.get_secret_value(),
                 self._after_enqueue,
+                on_step=self.metrics.observe_step,
             )
             if settings.mode == "server":
                 self._spawn(self._dispatcher.run(), "dispatcher")

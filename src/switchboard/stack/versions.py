@@ -11,6 +11,7 @@ from pathlib import Path
 
 LIVEKIT_SERVER_VERSION = "v1.13.5"
 LIVEKIT_SIP_VERSION = "v1.8.0"
+JAEGER_VERSION = "v1.76.0"
 
 DEBIAN_PACKAGES_FILE = Path(__file__).resolve().parents[3] / "scripts" / "debian-packages.txt"
 
@@ -56,6 +57,15 @@ LIVEKIT_SIP = GoBinary(
     package="github.com/livekit/sip/cmd/livekit-sip",
     cgo=True,
 )
+
+JAEGER = GoBinary(
+    name="jaeger-all-in-one",
+    module="github.com/jaegertracing/jaeger",
+    version=JAEGER_VERSION,
+    package="github.com/jaegertracing/jaeger/cmd/all-in-one",
+    cgo=False,
+)
+"""The trace receiver (OTLP) and UI of the local stack and the trace tests."""
 
 
 def debian_packages() -> list[str]:
