@@ -10,6 +10,7 @@ import typer
 from switchboard.doctor.cli import doctor
 from switchboard.rules.cli import rules_app, simulate
 from switchboard.stack.cli import stack_app
+from switchboard.trunk_cli import trunk_app
 
 app = typer.Typer(
     help="Switchboard: rules-driven agent dispatch, call flows and diagnostics for LiveKit.",
@@ -46,6 +47,7 @@ def register_missing(group: typer.Typer, command: str, extra: str, missing: Impo
 
 
 app.add_typer(stack_app, name="stack")
+app.add_typer(trunk_app, name="trunk")
 try:
     from switchboard.service.cli import apply, explain, serve, token
     from switchboard.service.jobs_cli import jobs_app
