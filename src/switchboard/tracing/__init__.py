@@ -1,5 +1,10 @@
-"""One call as one trace: the steps, rebuilt from the store or emitted over OpenTelemetry."""
+"""One call as one trace: the steps, rebuilt from the store or emitted over OpenTelemetry.
+
+The model (``CallTrace``...) needs nothing but the standard library; rebuilding it from the store
+is ``switchboard.tracing.rebuild`` (``build_trace``, ``load_trace``), which needs the store.
+"""
 
 from switchboard.tracing.steps import Step
+from switchboard.tracing.trace import Bar, CallTrace, Lane, Mark, Role
 
-__all__ = ["Step"]
+__all__ = ["Bar", "CallTrace", "Lane", "Mark", "Role", "Step"]

@@ -26,6 +26,8 @@ class Step(StrEnum):
     """The ``CreateDispatch`` call (after the room-existence and ``ListDispatch`` checks)."""
     AGENT_JOINED = "agent.joined"
     """From the dispatch (or the SIP rule's room_config) to the agent in the room."""
+    PRESENT = "participant.present"
+    """A person (not SIP) in a room, from joined to left."""
     SIP_LEG = "sip.leg"
     """One SIP participant: ringing, answered, hung up, with the SIP status."""
     AGENT_STATE = "agent.state"
