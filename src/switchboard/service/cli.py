@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -22,6 +23,8 @@ from switchboard.rules import (
 from switchboard.service.history import room_history
 from switchboard.settings import Settings, load_settings
 from switchboard.store import Store, StoreError
+from switchboard.tracing import CallTrace
+from switchboard.tracing.rebuild import load_trace
 
 RulesOption = Annotated[
     Path | None,
@@ -82,30 +85,42 @@ def explain(
     room: Annotated[str, typer.Argument(help="The room name.")],
     store: StoreOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeline_only: Annotated[
+        bool, typer.Option("--timeline", help="Only the timeline and decisions, no waterfall.")
+    ] = False,
 ) -> None:
-    """Explain a room: events, matched rules and why, dispatches and the server's answers.
+    """Explain a call: its waterfall (a lane per participant, a bar per step, what went wrong
+    and the fix), then the timeline, the matched rules and why, and the server's answers.
 
-    Reads the store; with LIVEKIT_* set, also shows the server's current dispatches and
-    participants.
+    Reads the store (the rooms the call led to as well); with LIVEKIT_* set, also shows the
+    server's current dispatches and participants. --json has the waterfall under "trace".
     """
     settings = settings_or_fail(store_url=store)
     try:
-        report = asyncio.run(_explain(settings, room))
+        report, trace = asyncio.run(_explain(settings, room))
     except (StoreError, SwitchboardError) as exc:
         _fail(str(exc))
     if json_output:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     typer.echo(f"room {room}")
+    if not timeline_only:
+        from rich.console import Console
+
+        from switchboard.tracing.render import WIDTH, render_waterfall
+
+        Console(width=WIDTH, highlight=False, soft_wrap=False).print(render_waterfall(trace))
+        typer.echo("timeline:")
     if not report["timeline"]:
         typer.echo("  nothing recorded for this room in the store")
     for entry in report["timeline"]:
-        typer.echo(f"  {entry['at']}  {entry['kind']:<18} {entry['summary']}")
+        line = f"  {entry['at']}  {entry['kind']:<18} {entry['summary']}"
+        typer.echo("\n".join(textwrap.wrap(line, WRAP, subsequent_indent=" " * 24)))
     for decision in report["decisions"]:
         text = decision["explanation"].get("text", "")
         typer.echo(f"\ndecision on {decision['event_id']}: rule {decision['rule']}")
         for line in text.splitlines():
-            typer.echo(f"    {line}")
+            typer.echo("\n".join(textwrap.wrap(f"    {line}", WRAP, subsequent_indent="      ")))
     live = report.get("server")
     if live is not None:
         typer.echo("\nserver now:")
@@ -119,12 +134,17 @@ def explain(
             typer.echo(f"  participants: {', '.join(people) or 'none'}")
 
 
-async def _explain(settings: Settings, room: str) -> dict[str, Any]:
+WRAP = 100
+"""Columns of ``explain``'s text output."""
+
+
+async def _explain(settings: Settings, room: str) -> tuple[dict[str, Any], CallTrace]:
     async with await Store.open(settings.store_url) as opened:
-        report = await room_history(opened, room)
+        trace = await load_trace(opened, room)
+        report = await room_history(opened, room, trace)
     if settings.has_livekit:
         report["server"] = await _live(settings, room)
-    return report
+    return report, trace
 
 
 async def _live(settings: Settings, room: str) -> dict[str, Any]:

@@ -251,9 +251,9 @@ def _decision_bars(room: _Room, lanes: dict[str, list[Bar]]) -> None:
         agents = ", ".join(decision.agents) or "no agent"
         lane = identity if identity in lanes else SWITCHBOARD_LANE
         lanes[lane].append(
-            Bar(Step.DECISION, f"{event_type or 'event'} → {agents}", received, decision.at,
+            Bar(Step.DECISION, f"decision → {agents}", received, decision.at,
                 room.name, status=agents, rule=decision.rule or "default", why=decision.why,
-                detail={"event_id": decision.event_id})
+                detail={"event_id": decision.event_id, "event": event_type})
         )  # fmt: skip
 
 
