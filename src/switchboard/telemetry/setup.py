@@ -57,10 +57,19 @@ def tracer(service_name: str = DEFAULT_SERVICE_NAME) -> trace.Tracer:
     return _tracer
 
 
+def use(provider: trace.TracerProvider) -> None:
+    """Emit through ``provider`` (an application's own SDK provider, or a test's)."""
+    global _tracer, _provider
+    with _lock:
+        _provider = provider
+        _tracer = provider.get_tracer(INSTRUMENTATION)
+
+
 def flush(timeout_millis: int = 5000) -> None:
     """Export the spans still buffered (an agent job calls this before its process exits)."""
-    if _provider is not None:
-        _provider.force_flush(timeout_millis)  # type: ignore[attr-defined]
+    force_flush = getattr(_provider, "force_flush", None)
+    if force_flush is not None:
+        force_flush(timeout_millis)
 
 
 def shutdown() -> None:
@@ -68,8 +77,9 @@ def shutdown() -> None:
     global _tracer, _provider
     with _lock:
         provider, _provider, _tracer = _provider, None, None
-    if provider is not None:
-        provider.shutdown()  # type: ignore[attr-defined]
+    stop = getattr(provider, "shutdown", None)
+    if stop is not None:
+        stop()
 
 
 def _sdk_provider(service_name: str) -> object:
