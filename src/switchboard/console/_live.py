@@ -1,5 +1,6 @@
 """The live view: poll LiveKit and the store about once a second, remember what changed, and
-hand every subscriber the newest snapshot (the ``/console/api/events`` stream)."""
+hand every subscriber the newest snapshot (the ``/console/api/events`` stream). Each room
+carries its call's waterfall (``trace``), rebuilt from the store with the attributes seen now."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from livekit import api
 
 from switchboard.store import DecisionRecord, Store, TimelineEntry
+from switchboard.tracing.rebuild import load_trace
 
 logger = logging.getLogger("switchboard.console")
 
@@ -71,6 +73,8 @@ class _Room:
     sid: str
     created_at: datetime
     participants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each participant's attributes now: the waterfall's running bars show them."""
     dispatches: dict[str, dict[str, str]] = field(default_factory=dict)
     observed: list[dict[str, str]] = field(default_factory=list)
     closed_at: datetime | None = None
@@ -147,6 +151,7 @@ class LiveView:
                 for person in room.participants.values():
                     room.note("leave", f"{_describe(person)} left (room closed)")
                 room.participants.clear()
+                room.attributes.clear()
                 room.closed_at = now
                 room.note("close", f"room {room.name} closed")
         for name in [
@@ -176,6 +181,7 @@ class LiveView:
                 if identity not in current:
                     room.note("leave", f"{_describe(person)} left")
             room.participants = current
+            room.attributes = {p.identity: dict(p.attributes) for p in listed.participants}
         with contextlib.suppress(api.TwirpError):
             for dispatch in await client.agent_dispatch.list_dispatch(room_name=room.name):
                 if dispatch.id not in room.dispatches:
@@ -193,10 +199,12 @@ class LiveView:
         for room in sorted(self._rooms.values(), key=lambda r: r.created_at, reverse=True):
             decisions: list[DecisionRecord] = []
             stored: list[TimelineEntry] = []
+            trace: dict[str, Any] | None = None
             if store is not None:
                 try:
                     decisions = await store.decisions_for_room(room.name)
                     stored = await store.timeline(room.name)
+                    trace = (await load_trace(store, room.name, room.attributes)).to_json()
                 except Exception as exc:  # show the live part even when the store is down
                     logger.warning("console store read failed: %s", exc)
             timeline = room.observed + [
@@ -212,8 +220,18 @@ class LiveView:
                 "dispatches": list(room.dispatches.values()),
                 "decisions": [decision_json(d) for d in decisions],
                 "timeline": timeline,
+                "trace": trace,
             })  # fmt: skip
         return json.dumps({"rooms": rooms}, separators=(",", ":"))
+
+    async def trace(self, room: str) -> dict[str, Any] | None:
+        """The waterfall of the call in ``room`` (None without a store), with live states."""
+        store = await self._store()
+        if store is None:
+            return None
+        seen = self._rooms.get(room)
+        live = seen.attributes if seen is not None else {}
+        return (await load_trace(store, room, live)).to_json()
 
     async def _publish(self, snapshot: str) -> None:
         async with self._changed:

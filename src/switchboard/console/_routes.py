@@ -193,6 +193,21 @@ class Console:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    async def trace(self, request: Request) -> Response:
+        if not self.authorized(request):
+            return _auth.api_denied(self.deps.token_secret)
+        room = request.path_params["room"]
+        if not room or len(room) > 256:
+            return JSONResponse({"error": "invalid room name"}, status_code=400)
+        trace = await self.live.trace(room)
+        if trace is None:
+            return JSONResponse(
+                {"error": "no store configured: the waterfall is rebuilt from the store"}, 503
+            )
+        if not trace["lanes"]:
+            return JSONResponse({"error": f"nothing recorded for room {room!r}", **trace}, 404)
+        return JSONResponse(trace)
+
     async def rooms(self, request: Request) -> Response:
         if not self.authorized(request):
             return _auth.api_denied(self.deps.token_secret)
@@ -231,5 +246,6 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         Route("/console/api/rooms", console.rooms, methods=["GET"]),
         Route("/console/api/state", console.state, methods=["GET"]),
         Route("/console/api/events", console.events, methods=["GET"]),
+        Route("/console/api/calls/{room:path}/trace", console.trace, methods=["GET"]),
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
     ]
