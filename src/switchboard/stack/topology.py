@@ -44,7 +44,7 @@ def registered_node_ids(stack: Stack) -> set[str]:
 def room_placement(stack: Stack) -> dict[str, int]:
     """Room name -> number of the node Redis routes it to, for every room Redis knows."""
     numbers = node_numbers(stack)
-    lines = _redis(stack, "HGETALL", ROOM_NODE_MAP).splitlines()
+    lines = [line for line in _redis(stack, "HGETALL", ROOM_NODE_MAP).splitlines() if line]
     pairs = zip(lines[::2], lines[1::2], strict=True)
     return {room: numbers.get(node, 0) for room, node in pairs}
 
