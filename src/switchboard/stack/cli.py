@@ -27,10 +27,14 @@ def _progress(message: str) -> None:
 @stack_app.command("install")
 def install(
     no_sip: Annotated[bool, typer.Option("--no-sip", help="Skip building livekit-sip.")] = False,
+    no_jaeger: Annotated[
+        bool, typer.Option("--no-jaeger", help="Skip building Jaeger (the trace receiver/UI).")
+    ] = False,
 ) -> None:
-    """Install Debian packages and build the pinned LiveKit binaries (idempotent, cached)."""
+    """Install Debian packages and build the pinned LiveKit binaries and Jaeger (idempotent,
+    cached)."""
     try:
-        ensure_installed(_progress, with_sip=not no_sip)
+        ensure_installed(_progress, with_sip=not no_sip, with_jaeger=not no_jaeger)
     except StackError as exc:
         _fail(exc)
 

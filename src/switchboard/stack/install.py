@@ -14,7 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from switchboard.errors import StackError
-from switchboard.stack.versions import LIVEKIT_SERVER, LIVEKIT_SIP, GoBinary, debian_packages
+from switchboard.stack.versions import (
+    JAEGER,
+    LIVEKIT_SERVER,
+    LIVEKIT_SIP,
+    GoBinary,
+    debian_packages,
+)
 
 Progress = Callable[[str], None]
 
@@ -97,12 +103,20 @@ def ensure_go_binary(binary: GoBinary, progress: Progress) -> Path:
     return target
 
 
-def ensure_installed(progress: Progress, *, with_sip: bool = True) -> dict[str, Path]:
-    """Everything the stack needs, in order; returns the binaries' paths by name."""
+def ensure_installed(
+    progress: Progress, *, with_sip: bool = True, with_jaeger: bool = False
+) -> dict[str, Path]:
+    """Everything the stack needs, in order; returns the binaries' paths by name.
+
+    Jaeger (the OTLP receiver and trace UI of ``make dev`` and the trace tests) builds last,
+    for ``switchboard stack install`` only: the stack runs without it.
+    """
     ensure_debian_packages(progress)
     binaries = {LIVEKIT_SERVER.name: ensure_go_binary(LIVEKIT_SERVER, progress)}
     if with_sip:
         binaries[LIVEKIT_SIP.name] = ensure_go_binary(LIVEKIT_SIP, progress)
+    if with_jaeger:
+        binaries[JAEGER.name] = ensure_go_binary(JAEGER, progress)
     return binaries
 
 
