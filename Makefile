@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SB := $(VENV)/bin/switchboard
 PYTEST_ARGS ?=
 
-.PHONY: install web wheel test test-package test-compat test-unit lint bench dev clean
+.PHONY: install web wheel adopt-wheelhouse test test-package test-compat test-unit lint bench dev clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,17 @@ wheel: $(VENV)/.installed web
 	rm -rf build dist/livekit_switchboard-*.whl
 	$(PY) -m build --wheel --outdir dist .
 
+## The wheel and every wheel it installs with [agents,service], for the test that runs
+## docs/adopt.md as written (tests/integration/adopt/test_adopt_doc_literally.py): it runs in
+## the netns, without PyPI: its `pip install` reads PIP_FIND_LINKS=$(ADOPT_WHEELHOUSE).
+ADOPT_WHEELHOUSE := test-artifacts/adopt-wheelhouse
+adopt-wheelhouse: wheel
+	rm -rf $(ADOPT_WHEELHOUSE)
+	$(VENV)/bin/pip wheel -q -w $(ADOPT_WHEELHOUSE) "$$(ls dist/livekit_switchboard-*.whl)[agents,service]"
+
 ## Every test: the wheel installed per extra into fresh venvs (tests/package, on loopback: it
 ## installs from PyPI), then unit, integration (real LiveKit stack + SIP) and e2e in a private netns.
-test: install wheel
+test: install wheel adopt-wheelhouse
 	$(PY) -m pytest -m package tests/package --basetemp=test-artifacts/package $(PYTEST_ARGS)
 	scripts/netns-run $(PY) -m pytest --ignore=tests/package --basetemp=test-artifacts/pytest $(PYTEST_ARGS)
 
