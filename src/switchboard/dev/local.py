@@ -26,11 +26,15 @@ from switchboard.livekit import LiveKitClient
 from switchboard.rules import load_rules
 from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.stack import Stack
+from switchboard.telemetry.jaeger import Jaeger
+from switchboard.telemetry.jobs import AGENT_SERVICE_NAME
 
 DEV_API_KEY = "devkey"
 DEV_API_SECRET = "switchboard-dev-secret-0123456789abcdef"
 DEV_TOKEN_SECRET = "switchboard-dev-token-secret"
 SEED_RULES = Path(__file__).resolve().parents[3] / "examples" / "rules" / "seed.yaml"
+JAEGER_VARIABLE = "SWITCHBOARD_DEV_JAEGER"
+"""``SWITCHBOARD_DEV_JAEGER=1 make dev`` also starts Jaeger and sends every call's trace there."""
 
 
 def run_dev(departure_timeout: int = 20, empty_timeout: int = 300) -> None:
@@ -46,12 +50,19 @@ def run_dev(departure_timeout: int = 20, empty_timeout: int = 300) -> None:
     )
     stack = Stack.create("dev", config)
     stack.start(progress)
+    jaeger: Jaeger | None = None
     try:
         env = {
             **config.env(),
             "SWITCHBOARD_RULES": str(rules),
             "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{stack.state_dir / 'switchboard.db'}",
         }
+        agents_env = env
+        if os.environ.get(JAEGER_VARIABLE, "").lower() in ("1", "true", "yes"):
+            jaeger = Jaeger(stack.state_dir / "jaeger.log").start()
+            progress(f"jaeger: {jaeger.ui_url}")
+            agents_env = {**env, **jaeger.otel_env(AGENT_SERVICE_NAME)}
+            env = {**env, **jaeger.otel_env("switchboard")}
         numbers = called_numbers(load_rules(rules))
         asyncio.run(_create_dev_trunk(config, numbers))
         session = DevSession(
@@ -60,17 +71,19 @@ def run_dev(departure_timeout: int = 20, empty_timeout: int = 300) -> None:
             port=port,
             token_secret=DEV_TOKEN_SECRET,
             agents=[
-                bundled_agent(name, stack.state_dir, env)
+                bundled_agent(name, stack.state_dir, agents_env)
                 for name in ("qualifier", "outbound-caller")
             ],
         )
 
         def announce(session: DevSession) -> None:
             _apply_sip_rules(config, rules)
-            _print_summary(config, session, rules, numbers)
+            _print_summary(config, session, rules, numbers, jaeger)
 
         run_session(session, announce)
     finally:
+        if jaeger is not None:
+            jaeger.stop()
         stack.stop()
         progress("stopped")
 
@@ -104,7 +117,11 @@ def _apply_sip_rules(config: StackConfig, rules: Path) -> None:
 
 
 def _print_summary(
-    config: StackConfig, session: DevSession, rules: Path, numbers: list[str]
+    config: StackConfig,
+    session: DevSession,
+    rules: Path,
+    numbers: list[str],
+    jaeger: Jaeger | None = None,
 ) -> None:
     for key, value in config.env().items():
         print(f"export {key}={value}", flush=True)
@@ -113,6 +130,7 @@ def _print_summary(
         f"# softphone   {session.login_link('/phone')}",
         f"# console     {session.login_link('/console')}",
         "#             (one-time login links: each works once, within 5 minutes)",
+        *([f"# traces      {jaeger.ui_url}  (Jaeger; one trace per call)"] if jaeger else []),
         *how_to_call(numbers, config.sip_address),
         "#   (with the export lines above, switchboard call prints what the agents say)",
         "# Ctrl-C stops everything",
