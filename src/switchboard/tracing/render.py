@@ -14,7 +14,7 @@ from switchboard.tracing.trace import Bar, CallTrace
 WIDTH: Final = 100
 LABEL: Final = 28
 """Columns of a row's label (two of indent, then the step's label)."""
-TAIL: Final = 30
+TAIL: Final = 34
 """Columns after the bar: the duration and the status."""
 STYLES: Final = {"running": "bold yellow", "bad": "bold red", "ok": "green", "rule": "cyan"}
 BAD_STATUSES: Final = frozenset({"dead", "retry", "failed", "declined", "hangup-error"})

@@ -39,7 +39,7 @@ def test_a_running_call_with_a_failed_dial_shows_the_mark_and_the_fix() -> None:
     ]  # fmt: skip
     out = text(render_waterfall(build_trace({ROOM: entries}), now=at(10)))
     assert "running" in out.splitlines()[0]
-    assert "✖ outbound-caller · sip.leg at +5.5 s: transfer loop_detected" in out
+    assert "✖ outbound-caller · agent.state at +5.5 s: transfer loop_detected" in out
     assert "fix: dial a number outside that trunk" in out
     assert max(len(line) for line in out.splitlines()) <= 100
 

@@ -213,27 +213,30 @@ def test_dead_letter_is_marked_at_the_dispatch_with_the_retry_command() -> None:
     assert lane.title == "qualifier (never joined)"
 
 
-def test_loop_detected_dial_is_marked_with_the_handoff_fix() -> None:
+def test_loop_detected_dial_is_marked_at_the_humans_leg_with_the_handoff_fix() -> None:
+    failed = {
+        "lk.agent_name": "outbound-caller",
+        "switchboard.state": "failed",
+        "switchboard.result": "loop_detected",
+        "switchboard.sip_status": "482 Loop Detected",
+        "switchboard.callee": HUMAN,
+    }
     entries = [
         event(0.5, "participant_joined", CALLER, "SIP"),
         event(5.0, "participant_joined", "AJ_o", "AGENT", **{"lk.agent_name": "outbound-caller"}),
-        event(
-            6.0,
-            "participant_left",
-            "AJ_o",
-            "AGENT",
-            **{
-                "lk.agent_name": "outbound-caller",
-                "switchboard.state": "failed",
-                "switchboard.result": "loop_detected",
-                "switchboard.sip_status": "482 Loop Detected",
-            },
-        ),
+        event(5.5, "participant_joined", HUMAN, "SIP", **{"sip.callStatus": "dialing"}),
+        event(5.6, "participant_left", HUMAN, "SIP", **{"sip.callStatus": "dialing"}),
+        event(6.0, "participant_left", "AJ_o", "AGENT", **failed),
     ]
-    (mark,) = [m for m in build_trace({ROOM: entries}).marks if m.lane == "AJ_o"]
+    trace = build_trace({ROOM: entries})
+    (mark,) = [m for m in trace.marks if m.lane == HUMAN]
     assert mark.problem == "transfer loop_detected (SIP 482 Loop Detected)"
     assert "dial a number outside that trunk" in mark.fix
     assert mark.step is Step.SIP_LEG
+    assert next(lane for lane in trace.lanes if lane.key == HUMAN).role is Role.HUMAN
+    # The callee never joined: marked on the outbound-caller itself.
+    (alone,) = [m for m in build_trace({ROOM: entries[:2] + entries[4:]}).marks if m.lane == "AJ_o"]
+    assert alone.step is Step.AGENT_STATE and alone.fix == mark.fix
 
 
 def test_declined_transfer_uses_the_fix_the_agent_published() -> None:
@@ -307,7 +310,7 @@ def test_empty_and_malformed_timelines_give_an_empty_trace() -> None:
 
 def test_attribute_keys_are_the_agents_own() -> None:
     from switchboard.agents import attributes
-    from switchboard.tracing import _build
+    from switchboard.tracing import _read
 
     for name in (
         "AGENT",
@@ -321,4 +324,4 @@ def test_attribute_keys_are_the_agents_own() -> None:
         "TIMINGS",
         "NEW_ROOM",
     ):
-        assert getattr(_build, name) == getattr(attributes, name)
+        assert getattr(_read, name) == getattr(attributes, name)
