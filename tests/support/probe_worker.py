@@ -6,6 +6,12 @@ below its ``agents.target_load`` (0.7), and the SDK's default load is the machin
 on a busy 2-core test machine real CPU load would make dispatch flaky. Each job is
 appended to ``PROBE_JOB_LOG`` and the agent answers commands sent on the ``probe.cmd`` text
 stream: ``shutdown`` calls ``ctx.shutdown()``, ``delete_room`` calls ``ctx.delete_room()``.
+
+Each job process, once initialized (warm), is appended to ``PROBE_PROC_LOG``: livekit-agents
+offers a registered worker jobs whether or not it has a warm process, and a job that finds none
+waits until one is spawned (18 s on a loaded 2-core machine), so tests wait for one before they
+dispatch (``WorkerPool.wait_warm``). ``PROBE_PREWARM_SECONDS`` makes initialization slower and
+``PROBE_IDLE_PROCESSES`` sets how many warm processes the worker keeps (1).
 """
 
 from __future__ import annotations
@@ -17,19 +23,40 @@ import os
 import time
 
 from livekit import rtc
-from livekit.agents import AgentServer, JobContext, JobExecutorType
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 
 AGENT_NAME = os.environ.get("PROBE_AGENT_NAME", "")
 LABEL = os.environ.get("PROBE_LABEL", AGENT_NAME or "unnamed")
 JOB_LOG = os.environ.get("PROBE_JOB_LOG", "")
 LOAD = float(os.environ.get("PROBE_LOAD", "0"))
+PROC_LOG = os.environ.get("PROBE_PROC_LOG", "")
+PREWARM_SECONDS = float(os.environ.get("PROBE_PREWARM_SECONDS", "0"))
+IDLE_PROCESSES = int(os.environ.get("PROBE_IDLE_PROCESSES", "1"))
+
+
+def _append(path: str, record: dict[str, object]) -> None:
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _prewarm(_proc: JobProcess) -> None:
+    """Runs in each job process before it counts as warm; records that it is ready."""
+    started = time.time()
+    time.sleep(PREWARM_SECONDS)
+    _append(
+        PROC_LOG,
+        {"label": LABEL, "pid": os.getpid(), "started_at": started, "ready_at": time.time()},
+    )
+
 
 server = AgentServer(
     # One process per job, as in production: an FFI panic in one job (seen under CPU starvation:
     # "timed out waiting for ReadyForRoomEventRequest") must not drain the whole worker.
     job_executor_type=JobExecutorType.PROCESS,
     load_threshold=math.inf,
-    num_idle_processes=1,
+    num_idle_processes=IDLE_PROCESSES,
+    setup_fnc=_prewarm,
     host="127.0.0.1",
     port=0,
     load_fnc=lambda: LOAD,
@@ -37,8 +64,6 @@ server = AgentServer(
 
 
 def _log_job(ctx: JobContext) -> None:
-    if not JOB_LOG:
-        return
     record = {
         "label": LABEL,
         "agent_name": ctx.job.agent_name,
@@ -46,9 +71,9 @@ def _log_job(ctx: JobContext) -> None:
         "job_id": ctx.job.id,
         "metadata": ctx.job.metadata,
         "at": time.time(),
+        "pid": os.getpid(),
     }
-    with open(JOB_LOG, "a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    _append(JOB_LOG, record)
 
 
 @server.rtc_session(agent_name=AGENT_NAME)

@@ -6,8 +6,10 @@ Facts a-e of the semantics suite; see docs/livekit-semantics.md.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from livekit import api
@@ -115,6 +117,7 @@ async def test_d_create_dispatch_into_an_existing_room_adds_only_the_named_agent
     )
     try:
         await _settled_agents(lkapi, room_name, ["qualifier"])
+        await probe_workers.wait_warm(["outbound-caller"])  # "Ready" in docs/livekit-semantics.md
         await lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name="outbound-caller", room=room_name)
         )
@@ -147,3 +150,69 @@ async def test_a_worker_reporting_load_above_target_load_gets_no_job(
     finally:
         pool.stop()
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+PREWARM_SECONDS = 4.0
+
+
+async def test_a_worker_is_offered_a_job_before_it_has_a_process_for_it_and_the_job_waits(
+    livekit_stack: Stack, lkapi: api.LiveKitAPI, room_name: str, tmp_path: Path
+) -> None:
+    """'Agent joined late': registered is not ready.
+
+    The server assigns a job to any registered worker below target_load; livekit-agents accepts
+    it whether or not it has a warm (initialized) job process, and a job that finds none waits
+    until one is spawned and initialized. The worker here keeps one warm process whose
+    initialization takes PREWARM_SECONDS; of two rooms created together, one job is assigned
+    before any process for it is ready and starts only once one is.
+    """
+    pool = start_probe_workers(
+        livekit_stack,
+        ["slow-start"],
+        tmp_path,
+        extra_env={"PROBE_PREWARM_SECONDS": str(PREWARM_SECONDS)},
+    )
+    rooms = [f"{room_name}-1", f"{room_name}-2"]
+    try:
+        assert len(pool.warm_processes("slow-start")) == 1
+        dispatched_at = time.time()
+        await asyncio.gather(
+            *(
+                lkapi.room.create_room(
+                    api.CreateRoomRequest(
+                        name=room, agents=[api.RoomAgentDispatch(agent_name="slow-start")]
+                    )
+                )
+                for room in rooms
+            )
+        )
+
+        async def both_started() -> bool:
+            return all(len(pool.jobs(room)) == 1 for room in rooms)
+
+        await eventually(both_started, timeout=60)
+        assert pool.proc_log is not None
+        processes = {r["pid"]: r for r in json_lines(pool.proc_log)}
+        spawned_after_dispatch = []
+        for room in rooms:
+            (job,) = pool.jobs(room)
+            process = processes[job["pid"]]
+            assert job["at"] >= process["ready_at"]
+            if process["started_at"] > dispatched_at:
+                spawned_after_dispatch.append(round(job["at"] - dispatched_at, 1))
+        print(
+            f"job started this long after the dispatch, on a process spawned for it: "
+            f"{spawned_after_dispatch} s"
+        )
+        # One job took the warm process; the other was accepted without one and waited for a
+        # process that only started initializing after the dispatch.
+        assert len(spawned_after_dispatch) == 1
+        assert spawned_after_dispatch[0] >= PREWARM_SECONDS
+    finally:
+        pool.stop()
+        for room in rooms:
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
