@@ -114,15 +114,18 @@ class Jaeger:
 
 
 def wait_for_spans(
-    jaeger: Jaeger, service: str, names: set[str], timeout: float = 30.0
+    jaeger: Jaeger, service: str, names: set[str], timeout: float = 30.0, trace_id: int = 0
 ) -> list[dict[str, Any]]:
-    """Poll until ``service``'s traces hold spans named ``names`` (or ``timeout``)."""
+    """Poll until one of ``service``'s traces (the one with ``trace_id``, when given) holds
+    spans named ``names``, or ``timeout`` passed; returns ``service``'s traces."""
     deadline = time.monotonic() + timeout
     traces: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         traces = jaeger.traces(service)
-        seen = {span["operationName"] for trace in traces for span in trace["spans"]}
-        if names <= seen:
-            break
+        for trace in traces:
+            if trace_id and int(trace["traceID"], 16) != trace_id:
+                continue
+            if names <= {span["operationName"] for span in trace["spans"]}:
+                return traces
         time.sleep(0.5)
     return traces

@@ -117,11 +117,11 @@ def end(span: dict[str, Any]) -> int:
     return int(span["startTime"]) + int(span["duration"])
 
 
-async def call_trace(jaeger: Jaeger, sid: str, steps: set[Step]) -> CallTrace:
+async def call_trace(jaeger: Jaeger, sid: str, steps: set[Step], timeout: float = 30) -> CallTrace:
     """The one trace holding the call's spans; fails when they are split over several."""
     names = {s.value for s in steps}
-    traces = await asyncio.to_thread(wait_for_spans, jaeger, SERVICE, names, 30)
     expected = call_span_context(sid).trace_id
+    traces = await asyncio.to_thread(wait_for_spans, jaeger, SERVICE, names, timeout, expected)
     ours = [t for t in traces if int(t["traceID"], 16) == expected]
     elsewhere = sorted(
         {s["operationName"] for t in traces if t not in ours for s in t["spans"]} & names
@@ -173,9 +173,10 @@ async def test_a_warm_transfer_is_one_trace_with_its_steps_in_order(
     connected = trace.one(Step.CONNECTED)
     assert tags(leg)["sip.outcome"] == "answered" and tags(leg)["sip.status_code"] == 200
     assert events(leg) == ["ringing", "answered"]
-    # The order of a warm transfer: hold and dial, answer, brief, accept, connected.
-    assert start(hold) < end(leg) <= start(brief) < end(brief) <= start(accept)
-    assert start(accept) <= start(connected) and end(hold) >= start(accept)
+    # The order of a warm transfer: dial, answer, brief, accept, connected; the caller is on
+    # hold (from the end of "please hold") until the human accepted.
+    assert end(leg) <= start(brief) < end(brief) <= start(accept) <= start(connected)
+    assert start(hold) < end(brief) and end(hold) >= start(accept)
     assert trace.services == {SERVICE}
     root = call_span_context(sid)
     parents = {
@@ -200,7 +201,7 @@ async def test_a_failed_dial_is_one_trace_ending_in_the_fallback(
     try:
         room = await caller_room(lkapi, "+15557770486")
         sid = await room_sid(lkapi, room)
-        trace: CallTrace | None = None
+        trace = await call_trace(jaeger, sid, {Step.AGENT_STATE, Step.SIP_LEG}, timeout=90)
 
         async def fell_back() -> bool:
             nonlocal trace
@@ -214,7 +215,6 @@ async def test_a_failed_dial_is_one_trace_ending_in_the_fallback(
                 await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
         phone.stop()
         human.stop()
-    assert trace is not None
     leg = trace.one(Step.SIP_LEG)
     assert tags(leg)["sip.outcome"] == "busy" and tags(leg)["sip.status_code"] == 486
     assert tags(leg)["otel.status_code"] == "ERROR"
