@@ -1,8 +1,8 @@
 """The waterfall rebuilt from the store after real calls: livekit-server posts its webhooks to a
 real service (create_app, SQLite store), livekit-sip carries sipp phones, both real agents run.
 A warm transfer gives one lane per participant with the steps timed as bench/README.md measures
-them; a dial answered with 482 is marked at the dial with the hand-off error's fix. The console's
-JSON route and `switchboard explain` (100 columns, --json) show the same model."""
+them; a dial answered with 482 is marked at the human's SIP leg with the hand-off error's fix.
+The console's JSON route and `switchboard explain` (100 columns, --json) show the same model."""
 
 from __future__ import annotations
 
@@ -231,8 +231,8 @@ async def test_dial_answered_with_482_is_marked_at_the_dial_with_the_fix(
         human.stop()
 
     lanes = lanes_by_role(trace)
-    assert {"caller", "qualifier", "outbound-caller"} <= set(lanes)
-    loop = [m for m in trace["marks"] if m["lane"] == lanes["outbound-caller"]["key"]]
+    assert {"caller", "qualifier", "outbound-caller", "human"} <= set(lanes)
+    loop = [m for m in trace["marks"] if m["lane"] == lanes["human"]["key"]]
     assert len(loop) == 1, trace["marks"]
     assert loop[0]["step"] == "sip.leg"
     assert "loop_detected" in loop[0]["problem"] and "482" in loop[0]["problem"]
@@ -240,4 +240,4 @@ async def test_dial_answered_with_482_is_marked_at_the_dial_with_the_fix(
 
     out = await explain(traced, room)
     assert max(len(line) for line in out.splitlines()) <= 100
-    assert "✖ outbound-caller · sip.leg" in out and "fix: dial a number outside" in out
+    assert "✖ human +15558675309 · sip.leg" in out and "fix: dial a number outside" in out
