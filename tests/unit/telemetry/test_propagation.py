@@ -133,3 +133,38 @@ def test_export_is_on_only_when_the_otel_variables_ask(monkeypatch: pytest.Monke
     assert telemetry.export_enabled()
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     assert not telemetry.export_enabled()
+
+
+async def test_a_sip_leg_and_the_room_closing_become_spans_of_the_call(
+    spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+
+    async def enqueued() -> None:
+        return None
+
+    intake = WebhookIntake(store, RulesHolder(rules), KEY, SECRET, enqueued)
+    room = {"sid": "RM_1", "name": "room-1", "creationTime": "1700000000"}
+    sip = {"sid": "PA_1", "identity": "sip_+15551234567", "kind": "SIP", "joinedAt": "1700000002",
+           "attributes": {"sip.callID": "SCL_1", "sip.phoneNumber": "+15551234567"}}  # fmt: skip
+    events = [
+        body("participant_left", id="EV_2", room=room, participant=sip, createdAt="1700000030"),
+        body("room_finished", id="EV_3", room=room, createdAt="1700000040"),
+    ]
+    try:
+        for payload in events:
+            assert (await intake.handle(payload, sign(payload))).outcome == "recorded"
+    finally:
+        await store.close()
+    got = by_name(spans)
+    root = telemetry.call_span_context("RM_1")
+    leg, call = got[Step.SIP_LEG], got[Step.CALL]
+    assert leg.parent.span_id == root.span_id  # type: ignore[union-attr]
+    assert (leg.end_time - leg.start_time) / 1e9 == 28  # type: ignore[operator]
+    assert leg.attributes["sip.callID"] == "SCL_1"  # type: ignore[index]
+    assert "sip.phoneNumber" not in leg.attributes  # type: ignore[operator]
+    assert (call.context.trace_id, call.context.span_id) == (root.trace_id, root.span_id)
+    assert (call.end_time - call.start_time) / 1e9 == 40  # type: ignore[operator]
+    assert got[Step.ROOM_CLOSED].parent.span_id == root.span_id  # type: ignore[union-attr]
