@@ -91,4 +91,10 @@ async def transfer_to_caller(ctx: JobContext, dial_info: dict[str, str]) -> None
 
 
 if __name__ == "__main__":
-    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, agent_name="outbound-caller"))
+    cli.run_app(
+        WorkerOptions(
+            entrypoint_fnc=entrypoint,
+            agent_name="outbound-caller",
+            load_fnc=lambda worker: len(worker.active_jobs) / 10,  # its calls, not the host's CPU
+        )
+    )

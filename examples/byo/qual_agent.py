@@ -81,6 +81,7 @@ if __name__ == "__main__":
             entrypoint_fnc=entrypoint,
             prewarm_fnc=prewarm,
             agent_name="qualifier",
+            load_fnc=lambda worker: len(worker.active_jobs) / 10,  # its calls, not the host's CPU
             port=7881,
             shutdown_process_timeout=240.0,
         )
