@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from livekit import api
 
@@ -89,3 +92,47 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leftovers:
         print(f"\nERROR: processes left behind by the tests (process groups {leftovers})")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class _UnclosedReports(logging.Handler):
+    """aiohttp reports a session or connector it garbage-collects unclosed through the event
+    loop's exception handler, i.e. the ``asyncio`` logger, not always as a warning."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith(("Unclosed client session", "Unclosed connector")):
+            self.messages.append(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unclosed_aiohttp_sessions_fail_the_run() -> Iterator[None]:
+    """Fail the run on an aiohttp session that a test, fixture or helper never closed.
+
+    pyproject's filterwarnings turn the ResourceWarning of one collected during a test into an
+    error; this catches the rest: one still referenced at the end (a leak all the same), and the
+    asyncio logger's "Unclosed client session" when the warning was not raised.
+    """
+    reports = _UnclosedReports()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(reports)
+    try:
+        yield
+        gc.collect()
+        still_open = [
+            repr(obj)
+            for obj in gc.get_objects()
+            if isinstance(obj, aiohttp.ClientSession) and not obj.closed
+        ]
+    finally:
+        asyncio_logger.removeHandler(reports)
+    problems = reports.messages + [f"Unclosed client session {s} (still open)" for s in still_open]
+    if problems:
+        pytest.fail(
+            "aiohttp sessions left unclosed (close each: `await client.aclose()`, or "
+            "`async with api.LiveKitAPI(...)`):\n  " + "\n  ".join(problems),
+            pytrace=False,
+        )

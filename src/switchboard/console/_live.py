@@ -131,7 +131,10 @@ class LiveView:
             await asyncio.sleep(self._interval)
 
     async def _poll(self) -> None:
-        client = self._client()
+        async with self._client() as client:
+            await self._poll_rooms(client)
+
+    async def _poll_rooms(self, client: api.LiveKitAPI) -> None:
         rooms = (await client.room.list_rooms(api.ListRoomsRequest())).rooms
         now = datetime.now(UTC)
         seen = set()

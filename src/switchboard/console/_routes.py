@@ -46,17 +46,14 @@ class Console:
 
     def __init__(self, deps: ConsoleDeps) -> None:
         self.deps = deps
-        self._client: api.LiveKitAPI | None = None
         self._store: Store | None = None
         self.live = LiveView(self.client, self.store, deps.poll_interval)
 
     def client(self) -> api.LiveKitAPI:
-        # Created lazily: LiveKitAPI needs a running event loop.
-        if self._client is None:
-            deps = self.deps
-            url = deps.api_url or deps.livekit_url
-            self._client = api.LiveKitAPI(url, deps.api_key, deps.api_secret)
-        return self._client
+        """A LiveKit client for one use, closed by the caller (``async with``): nothing in the
+        app's lifespan would close one kept for the app's life, and its aiohttp session leaked."""
+        deps = self.deps
+        return api.LiveKitAPI(deps.api_url or deps.livekit_url, deps.api_key, deps.api_secret)
 
     async def store(self) -> Store | None:
         source = self.deps.store
@@ -160,15 +157,16 @@ class Console:
         from switchboard.handoff import DialError, dial
 
         try:
-            info = await dial(
-                self.client(),
-                trunk_id=self.deps.sip_outbound_trunk_id,
-                number=number,
-                room_name=body.room,
-                identity=f"sip_{_slug(number)}",
-                name=number,
-                deadline=60,
-            )
+            async with self.client() as lkapi:
+                info = await dial(
+                    lkapi,
+                    trunk_id=self.deps.sip_outbound_trunk_id,
+                    number=number,
+                    room_name=body.room,
+                    identity=f"sip_{_slug(number)}",
+                    name=number,
+                    deadline=60,
+                )
         except DialError as exc:
             return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=502)
         return JSONResponse({"participant": info.participant_identity, "call_id": info.sip_call_id})
@@ -211,7 +209,8 @@ class Console:
     async def rooms(self, request: Request) -> Response:
         if not self.authorized(request):
             return _auth.api_denied(self.deps.token_secret)
-        listed = await self.client().room.list_rooms(api.ListRoomsRequest())
+        async with self.client() as lkapi:
+            listed = await lkapi.room.list_rooms(api.ListRoomsRequest())
         return JSONResponse(
             {
                 "rooms": sorted(r.name for r in listed.rooms),
