@@ -169,7 +169,7 @@ async def test_m1_rooms_spread_over_both_nodes_and_either_node_lists_and_deletes
         assert not set(rooms) & set(room_placement(stack))
 
 
-async def test_m2_clients_on_either_node_meet_in_the_room_and_hear_each_other(
+async def test_m2_clients_on_either_node_meet_in_the_room_and_media_flows(
     two_nodes: TwoNodes,
 ) -> None:
     """Signalling is relayed to the hosting node; media goes to the hosting node's address."""
