@@ -1,4 +1,11 @@
-"""Thin adapters over livekit-api: the only place the service calls the LiveKit server API."""
+"""Thin adapters over livekit-api (``LiveKitClient``, typed errors, SIP rule sync, join tokens):
+how the service and the CLI call the LiveKit server API (dispatcher, reconciler, ``explain``,
+``rules apply --sip``, ``trunk``, ``dev``, ``call``).
+
+Not the only caller of that API: the console (``switchboard.console``) and ``doctor --server``
+(``switchboard.doctor``) make their own ``livekit.api.LiveKitAPI``, and the hand-off primitives
+(``switchboard.handoff``) and bundled agents use the one their job or caller gives them.
+"""
 
 from switchboard.livekit.client import LiveKitClient
 from switchboard.livekit.errors import LiveKitError
