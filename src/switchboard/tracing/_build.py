@@ -195,7 +195,7 @@ def _handoff_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
         )
         if human is not None and answered is not None:
             lanes[human.identity].append(
-                Bar(Step.SIP_LEG, "ringing", dialing, answered, room.name, status="answered")
+                Bar(Step.SIP_LEG, "dialing", dialing, answered, room.name, status="answered")
             )
         if answered is not None:
             lanes[agent.identity].append(
@@ -226,8 +226,9 @@ def _room_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
             last = [p.left_at for p in stayed]
             end = None if None in last else max(t for t in last if t)
             names = ", ".join(p.role.value for p in stayed)
+            names += " stays" if len(stayed) == 1 else " stay"
             lanes[SWITCHBOARD_LANE].append(
-                Bar(Step.AGENTS_GONE, f"agents gone; {names} stay", gone, end, room.name)
+                Bar(Step.AGENTS_GONE, f"agents gone; {names}", gone, end, room.name)
             )
     if room.finished_at is not None:
         lanes[SWITCHBOARD_LANE].append(

@@ -172,7 +172,7 @@ def test_warm_transfer_bars_carry_durations_rule_and_sip_status() -> None:
     assert outbound[Step.BRIEF].start == at(23.0) and outbound[Step.BRIEF].end == at(32.0)
     assert outbound[Step.CONNECTED].duration_ms(T0) == 300
     human = [(b.label, b.status, b.duration_ms(T0)) for b in lanes[HUMAN].bars]
-    assert human == [("on the phone", "hangup", 19200), ("ringing", "answered", 2000)]
+    assert human == [("on the phone", "hangup", 19200), ("dialing", "answered", 2000)]
     hold = next(b for b in lanes[CALLER].bars if b.step is Step.HOLD)
     assert (hold.start, hold.end, hold.status) == (at(20.0), at(32.3), "connected")
     decided = next(b for b in lanes[CALLER].bars if b.step is Step.DECISION)
