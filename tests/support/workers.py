@@ -44,14 +44,14 @@ class WorkerPool:
             if r["label"] == label and r["pid"] not in used and _alive(r["pid"])
         ]
 
-    def wait_warm_blocking(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+    def wait_warm_blocking(self, names: list[str] | None = None, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         for name in self.processes if names is None else names:
             while not self.warm_processes(name):
                 self._check_running(name, deadline, timeout)
                 time.sleep(0.2)
 
-    async def wait_warm(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+    async def wait_warm(self, names: list[str] | None = None, timeout: float = 120.0) -> None:
         """Wait until each worker in ``names`` (default: all) has a warm job process, so a job
         dispatched now starts at once instead of waiting for a process to be spawned."""
         deadline = time.monotonic() + timeout
@@ -106,11 +106,16 @@ def start_probe_workers(
         process.start()
         processes[name] = process
     pool = WorkerPool(processes, job_log, proc_log)
-    for process in processes.values():
-        wait_registered(process)
-    # Registered is not ready: under load the worker registers before its first job process
-    # is initialized, and a job offered then waits for one (docs/livekit-semantics.md).
-    pool.wait_warm_blocking()
+    try:
+        for process in processes.values():
+            wait_registered(process)
+        # Registered is not ready: under load the worker registers before its first job
+        # process is initialized, and a job offered then waits for one
+        # (docs/livekit-semantics.md, "Ready").
+        pool.wait_warm_blocking()
+    except BaseException:
+        pool.stop()  # a worker that failed to start must not outlive the test
+        raise
     return pool
 
 
@@ -130,7 +135,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def wait_registered(process: ManagedProcess, timeout: float = 60.0) -> None:
+def wait_registered(process: ManagedProcess, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.log_path.exists() and "registered worker" in process.log_path.read_text(

@@ -64,7 +64,10 @@ async def test_e_create_sip_participant_into_a_new_room_brings_the_unnamed_worke
 
 
 async def _has_agents(lkapi: api.LiveKitAPI, room: str, count: int) -> bool:
-    return len(await agent_names_in_room(lkapi, room)) >= count
+    """``count`` agents in ``room``, each ready (its probe label set: an agent that has joined
+    but not yet set it is 'not-ready', which a loaded machine shows for seconds)."""
+    agents = await agent_names_in_room(lkapi, room)
+    return len(agents) >= count and "not-ready" not in agents
 
 
 @pytest.mark.parametrize(
