@@ -95,6 +95,7 @@ async def test_i_wait_until_answered_raises_sip_call_error_with_the_status(
 ) -> None:
     trunk_id, phone = outbound_trunk
     code = int(phone.process.name.split("-")[1])
+    await _room_no_worker_serves(lkapi, room_name)
     try:
         with pytest.raises(SipCallError) as caught:
             await lkapi.sip.create_sip_participant(
@@ -116,6 +117,18 @@ async def test_i_wait_until_answered_raises_sip_call_error_with_the_status(
     assert error.sip_status == phone_reason(code)
 
 
+async def _room_no_worker_serves(lkapi: api.LiveKitAPI, room: str) -> None:
+    """Create ``room`` with an agent list no worker serves, so dialing into it brings no agent.
+
+    Into a new room the dial would bring the unnamed worker (fact e), and deleting the room
+    while that job is still starting makes the server restart the job in a re-created room:
+    with four dials, jobs piled up on a loaded machine and starved the next test's agent.
+    """
+    await lkapi.room.create_room(
+        api.CreateRoomRequest(name=room, agents=[api.RoomAgentDispatch(agent_name="nobody")])
+    )
+
+
 def phone_reason(code: int) -> str:
     return {486: "Busy Here", 480: "Temporarily Unavailable", 482: "Loop Detected"}[code]
 
@@ -124,6 +137,7 @@ async def test_i_wait_until_answered_returns_when_the_phone_answers(
     lkapi: api.LiveKitAPI, outbound_trunk: tuple[str, Sipp], room_name: str
 ) -> None:
     trunk_id, _phone = outbound_trunk
+    await _room_no_worker_serves(lkapi, room_name)
     info = await lkapi.sip.create_sip_participant(
         api.CreateSIPParticipantRequest(
             sip_trunk_id=trunk_id,
