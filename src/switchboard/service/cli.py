@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -93,7 +92,8 @@ def explain(
     and the fix), then the timeline, the matched rules and why, and the server's answers.
 
     Reads the store (the rooms the call led to as well); with LIVEKIT_* set, also shows the
-    server's current dispatches and participants. --json has the waterfall under "trace".
+    server's current dispatches and participants. Lines are cut at 100 columns; --timeline
+    prints the timeline whole, without the waterfall; --json has the waterfall under "trace".
     """
     settings = settings_or_fail(store_url=store)
     try:
@@ -104,6 +104,7 @@ def explain(
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     typer.echo(f"room {room}")
+    fit = _full if timeline_only else _fit
     if not timeline_only:
         from rich.console import Console
 
@@ -114,13 +115,12 @@ def explain(
     if not report["timeline"]:
         typer.echo("  nothing recorded for this room in the store")
     for entry in report["timeline"]:
-        line = f"  {entry['at']}  {entry['kind']:<18} {entry['summary']}"
-        typer.echo("\n".join(textwrap.wrap(line, WRAP, subsequent_indent=" " * 24)))
+        typer.echo(fit(f"  {entry['at']}  {entry['kind']:<18} {entry['summary']}"))
     for decision in report["decisions"]:
         text = decision["explanation"].get("text", "")
         typer.echo(f"\ndecision on {decision['event_id']}: rule {decision['rule']}")
         for line in text.splitlines():
-            typer.echo("\n".join(textwrap.wrap(f"    {line}", WRAP, subsequent_indent="      ")))
+            typer.echo(fit(f"    {line}"))
     live = report.get("server")
     if live is not None:
         typer.echo("\nserver now:")
@@ -134,8 +134,15 @@ def explain(
             typer.echo(f"  participants: {', '.join(people) or 'none'}")
 
 
-WRAP = 100
-"""Columns of ``explain``'s text output."""
+def _fit(line: str) -> str:
+    """With the waterfall, every line fits its 100 columns; --timeline prints them whole."""
+    from switchboard.tracing.render import WIDTH
+
+    return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
+
+
+def _full(line: str) -> str:
+    return line
 
 
 async def _explain(settings: Settings, room: str) -> tuple[dict[str, Any], CallTrace]:
