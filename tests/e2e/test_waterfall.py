@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.e2e.conftest import QUALIFIER, SCREENSHOTS, ConsoleServer
 from tests.e2e.test_console import (
@@ -42,9 +42,13 @@ def lane(card: Locator, role: str) -> Locator:
     return card.locator(f".waterfall .lane-title[data-role='{role}']")
 
 
-async def shoot(card: Locator, name: str) -> None:
+async def shoot(page: Page, card: Locator, name: str) -> None:
+    """The card's area of the page: the card itself is re-rendered on every live update, so it
+    is never "stable" long enough for an element screenshot."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await card.screenshot(path=SCREENSHOTS / name)
+    box = await card.bounding_box()
+    assert box is not None, "the room's card is not on the page"
+    await page.screenshot(path=SCREENSHOTS / name, clip=box, full_page=True, animations="disabled")
     DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCREENSHOTS / name, DOCS_SCREENSHOTS / name)
 
@@ -74,7 +78,7 @@ async def test_console_waterfall_lanes_appear_and_update_during_a_real_call(
     await expect(detail.locator("pre.why")).to_contain_text("web-sales-qualifier")
     dispatch = card.locator(".wf-row[data-step='livekit.create_dispatch'] .wf-status")
     await expect(dispatch.first).to_have_text("rule web-sales-qualifier")
-    await shoot(card, "waterfall-live.png")
+    await shoot(board, card, "waterfall-live.png")
 
     await say(caller, "yes")
     await expect_agent_line(caller, SECOND_QUESTION)
@@ -89,6 +93,6 @@ async def test_console_waterfall_lanes_appear_and_update_during_a_real_call(
     await expect(mark).to_contain_text("transfer not_configured")
     await expect(mark).to_contain_text("Fix:")
     await expect(detail.locator("dd[data-field='rule']")).to_have_text("web-sales-qualifier")
-    await shoot(card, "waterfall.png")
+    await shoot(board, card, "waterfall.png")
     await rep.close()
     await caller.close()
