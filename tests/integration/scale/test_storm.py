@@ -60,8 +60,8 @@ pytestmark = [
 class StormParameters:
     """Everything that sizes the storm, in one place (bench/ runs it bigger)."""
 
-    calls: int = 20
-    calls_per_second: float = 1.0
+    calls: int = 10
+    calls_per_second: float = 0.5
     hold_seconds: int = 15
     burst_rooms: int = 10
     replicas: int = 3
