@@ -2,11 +2,13 @@
 Redis, livekit-sip, the real qualifier, and N ``switchboard serve`` replicas on one PostgreSQL.
 
 sipp places calls at a steady rate while a burst of rooms is created for the replicas to
-dispatch into; mid-storm one replica is SIGKILLed and livekit-server node 2 is stopped. Every
-call on the surviving node must get exactly one qualifier (ListDispatch and the worker's job log
-agree), no unnamed agent, the greeting in the caller's ear, and keep its agent; no job is
-dispatched twice and the dead replica's leases are taken over. What the stopped node's callers
-experienced is measured and printed (and written to storm-report.json), not asserted away.
+dispatch into; mid-storm one replica is SIGKILLed and livekit-server node 2 is stopped.
+Asserted: every call that reached the surviving node before the stop got exactly one qualifier
+(ListDispatch and the worker's job log agree), no unnamed agent, the greeting in the caller's
+ear, and kept its agent; no room on the surviving node got two qualifiers; every burst room
+there got one; nothing stays leased by the dead replica and its expired leases were taken over.
+Reported (storm-report.json and the printed summary), not asserted: calls placed after the stop
+and what the stopped node's callers experienced. See docs/scale.md for the figures.
 """
 
 from __future__ import annotations
