@@ -38,14 +38,15 @@ from tests.integration.callflow.observe import participants
 from tests.support.participants import eventually
 from tests.support.sipp import free_media_port, start_tone_uas
 
-pytestmark = [pytest.mark.sip, pytest.mark.timeout(420)]
-"""About 3 minutes on an idle 2-core host; the shared one (load 20) took up to 3 minutes for
-the venv and pip install alone."""
+pytestmark = [pytest.mark.sip, pytest.mark.timeout(720)]
+"""Bounded for the shared 2-core host: at load 20-30 the venv and pip install alone took 3-4
+minutes, both workers another 1-2 minutes to start (see the phase times it prints)."""
 
 DOC = REPO / "docs" / "adopt.md"
 WHEELHOUSE = REPO / "test-artifacts" / "adopt-wheelhouse"
 RUN_BLOCK = re.compile(r"<!-- adopt:run -->\n```bash\n(.*?)```", re.DOTALL)
 HUMAN_ADDRESS = ("127.0.0.1", 5070)  # the doc's `trunk create --outbound 127.0.0.1:5070`
+SIP = api.ParticipantInfo.Kind.SIP
 STACK_NAME = "byo"  # the doc's `stack up --name byo`
 PRESS_AFTER_MS = 6000
 """The representative listens to the brief this long before pressing 1."""
@@ -179,7 +180,7 @@ async def test_docs_adopt_step_9_as_written_ends_in_a_warm_transfer(folder: Path
     lkapi: api.LiveKitAPI | None = None
     watch: RoomsWatch | None = None
     try:
-        caller = shell.wait_for(r"^calling sip:\S+ from (\+\d+)", timeout=330).group(1)
+        caller = shell.wait_for(r"^calling sip:\S+ from (\+\d+)", timeout=480).group(1)
         room = shell.wait_for(r"^in room (\S+)", timeout=30).group(1)
         settings = stack_settings(folder, env)
         lkapi = api.LiveKitAPI(
@@ -201,10 +202,10 @@ async def test_docs_adopt_step_9_as_written_ends_in_a_warm_transfer(folder: Path
 
         await eventually(human_active, timeout=60)
         await eventually(no_agent_left, timeout=PRESS_AFTER_MS / 1000 + 30)
-        people = await participants(lkapi, room)
-        assert sorted(p.attributes.get("sip.phoneNumber") for p in people) == sorted(
+        phones = [p for p in await participants(lkapi, room) if p.kind == SIP]
+        assert sorted(p.attributes.get("sip.phoneNumber", "") for p in phones) == sorted(
             [caller, HUMAN_NUMBER]
-        ), [p.identity for p in people]
+        ), [p.identity for p in phones]  # (switchboard call's transcript listener is hidden)
         assert room.startswith(f"call_{caller}_"), room  # the rule from rules.yaml made it
         [second] = watch.rooms("room_")
         assert watch.dispatches[room] == {"qualifier"}, watch.dispatches
