@@ -208,6 +208,10 @@ async def test_m2_clients_on_either_node_meet_in_the_room_and_media_flows(
             assert sorted(p.identity for p in people.participants) == ["via-node-1", "via-node-2"]
             assert room_placement(stack)[room] == 2
         finally:
+            for listener in listeners:  # an audio stream left open outlives the rtc runtime
+                listener.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
+            await source.aclose()
             await via_one.disconnect()
             await via_two.disconnect()
             await one.room.delete_room(api.DeleteRoomRequest(room=room))
