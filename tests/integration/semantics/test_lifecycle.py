@@ -96,7 +96,10 @@ async def test_g_last_human_leaves_with_agent_in_room_closes_after_departure_tim
         return not await _room_exists(lkapi, room_name)
 
     await eventually(closed, timeout=SESSION_DEPARTURE_TIMEOUT + 10)
-    assert time.monotonic() - left_at >= SESSION_DEPARTURE_TIMEOUT - 0.5
+    # The server keeps the leave time in whole Unix seconds and checks idle rooms every second,
+    # so a room closes between departure_timeout - 1 s and departure_timeout + 1 s after the
+    # leave (measured: 3.26 s for 4 s, twice at once on a loaded machine).
+    assert time.monotonic() - left_at >= SESSION_DEPARTURE_TIMEOUT - 1
     await asyncio.to_thread(webhook_sink.wait_for, room_name, "room_finished")
 
 
