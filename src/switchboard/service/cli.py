@@ -19,11 +19,10 @@ from switchboard.rules import (
     diff,
     load_rules,
 )
-from switchboard.service.history import room_history
+from switchboard.service.history import call_history
 from switchboard.settings import Settings, load_settings
 from switchboard.store import Store, StoreError
 from switchboard.tracing import CallTrace
-from switchboard.tracing.rebuild import load_trace
 
 RulesOption = Annotated[
     Path | None,
@@ -147,8 +146,7 @@ def _full(line: str) -> str:
 
 async def _explain(settings: Settings, room: str) -> tuple[dict[str, Any], CallTrace]:
     async with await Store.open(settings.store_url) as opened:
-        trace = await load_trace(opened, room)
-        report = await room_history(opened, room, trace)
+        report, trace = await call_history(opened, room)
     if settings.has_livekit:
         report["server"] = await _live(settings, room)
     return report, trace

@@ -1,5 +1,5 @@
-"""A room's history from the store as JSON: decisions, the timeline and the call's waterfall
-(API and CLI share it)."""
+"""A room's history from the store as JSON: decisions and the timeline (API and
+CLI share it); with the call's waterfall for ``explain``."""
 
 from __future__ import annotations
 
@@ -33,15 +33,18 @@ def timeline_json(entry: TimelineEntry) -> dict[str, Any]:
     }
 
 
-async def room_history(store: Store, room: str, trace: CallTrace | None = None) -> dict[str, Any]:
-    """``{"room", "decisions", "timeline", "trace"}`` for every session of ``room``; ``trace``
-    is the call's waterfall (``CallTrace.to_json``), rebuilt unless given."""
+async def room_history(store: Store, room: str) -> dict[str, Any]:
+    """``{"room", "decisions", "timeline"}`` for every session of ``room``."""
     decisions = await store.decisions_for_room(room)
     timeline = await store.timeline(room)
-    call = trace if trace is not None else await load_trace(store, room)
     return {
         "room": room,
         "decisions": [decision_json(d) for d in decisions],
         "timeline": [timeline_json(t) for t in timeline],
-        "trace": call.to_json(),
     }
+
+
+async def call_history(store: Store, room: str) -> tuple[dict[str, Any], CallTrace]:
+    """``room_history`` with the call's waterfall under ``"trace"``, and the model itself."""
+    trace = await load_trace(store, room)
+    return {**await room_history(store, room), "trace": trace.to_json()}, trace
