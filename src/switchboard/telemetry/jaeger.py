@@ -60,7 +60,7 @@ class Jaeger:
                 "about 5 minutes of CPU."
             )
         names = ("otlp_grpc", "otlp_http", "query_http", "query_grpc", "admin", "grpc", "http")
-        self.ports = {name: free_port() for name in names}
+        self.ports = dict(zip(names, _distinct_ports(len(names)), strict=True))
         address = {name: f"{self.host}:{port}" for name, port in self.ports.items()}
         argv = [
             str(binary),
@@ -111,6 +111,17 @@ class Jaeger:
         data = self.get(f"/api/traces?service={service}&limit={limit}&lookback=1h")
         traces: list[dict[str, Any]] = data.get("data") or []
         return traces
+
+
+def _distinct_ports(count: int) -> list[int]:
+    """``count`` free loopback ports, all different: ``free_port`` alone may hand the same
+    port out twice, and Jaeger then fails with "address already in use"."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
 
 
 def wait_for_spans(
