@@ -7,13 +7,18 @@ LiveKit's own variable names (``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_AP
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from switchboard.errors import ConfigError
-from switchboard.store import DEFAULT_URL, Backoff
+
+if TYPE_CHECKING:  # the store needs the service extra; settings are read by base commands too
+    from switchboard.store import Backoff
+
+DEFAULT_STORE_URL: Final = "sqlite+aiosqlite:///.switchboard/switchboard.db"
+"""A SQLite file under the working directory: fine for one replica and for development."""
 
 RunMode = Literal["server", "function"]
 
@@ -34,7 +39,7 @@ class Settings(BaseSettings):
     )
     rules: Path | None = Field(None, validation_alias=AliasChoices("SWITCHBOARD_RULES", "rules"))
     store_url: str = Field(
-        DEFAULT_URL, validation_alias=AliasChoices("SWITCHBOARD_STORE_URL", "store_url")
+        DEFAULT_STORE_URL, validation_alias=AliasChoices("SWITCHBOARD_STORE_URL", "store_url")
     )
     token_secret: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SWITCHBOARD_TOKEN_SECRET", "token_secret")
@@ -99,6 +104,8 @@ class Settings(BaseSettings):
     @property
     def backoff(self) -> Backoff:
         """The retry backoff for dispatch jobs."""
+        from switchboard.store import Backoff
+
         return Backoff(base_seconds=self.backoff_base_seconds, max_seconds=self.backoff_max_seconds)
 
     @property
