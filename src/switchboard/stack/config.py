@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -81,11 +82,8 @@ class StackConfig(BaseModel):
 
     @model_validator(mode="after")
     def _ports_for_every_node(self) -> StackConfig:
-        tried = {port for port in self.ports.model_dump().values() if isinstance(port, int)}
         while len(self.ports.extra_nodes) < self.nodes - 1:
-            self.ports.extra_nodes.append(
-                NodePorts(http=_free_both(tried), rtc_udp=_free_both(tried))
-            )
+            self.ports.extra_nodes.append(NodePorts(http=free_port(), rtc_udp=free_port()))
         return self
 
     @property
@@ -178,38 +176,63 @@ class StackConfig(BaseModel):
         return yaml.safe_dump(config, sort_keys=False)
 
 
+_PORT_FLOOR = 20000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands to client sockets (connect, sendto) on its own."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_ports(span: int = 1) -> int:
+    """The first of ``span`` consecutive ports free for TCP and UDP on every address.
+
+    Ports come from below the kernel's ephemeral range and are never handed out twice by one
+    process: a port the kernel picks for ``bind(0)`` is an ephemeral one, which any client socket
+    (an RTP leg, an HTTP request) may take before the server that was promised it binds it
+    (livekit-server then exits with "bind: address already in use").
+    """
+    ceiling = _ephemeral_floor() - span
+    for _ in range(200):
+        start = _PORT_FLOOR + secrets.randbelow(max(1, ceiling - _PORT_FLOOR))
+        block = range(start, start + span)
+        if any(port in _handed_out for port in block):
+            continue
+        if all(_bindable(port) for port in block):
+            _handed_out.update(block)
+            return start
+    raise OSError(f"no {span} free consecutive port(s) between {_PORT_FLOOR} and {ceiling}")
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _free_both(tried: set[int]) -> int:
-    """A port free for TCP and UDP alike (SIP and ICE use both)."""
-    for _ in range(50):
-        port = free_port()
-        if port in tried:
-            continue
-        tried.add(port)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-    raise OSError("no free port found")
+    """One port free for TCP and UDP alike (``kind`` is kept for callers that name one)."""
+    return free_ports(1)
 
 
 def allocate_ports(rtp_span: int = 40) -> StackPorts:
-    tried: set[int] = set()
-    rtp_start = _free_both(tried) & ~1
+    rtp_start = free_ports(rtp_span + 2)
+    rtp_start += rtp_start % 2  # even, as RTP wants, inside the reserved block
     return StackPorts(
-        redis=_free_both(tried),
-        http=_free_both(tried),
-        rtc_tcp=_free_both(tried),
-        rtc_udp=_free_both(tried),
-        sip=_free_both(tried),
+        redis=free_port(),
+        http=free_port(),
+        rtc_tcp=free_port(),
+        rtc_udp=free_port(),
+        sip=free_port(),
         rtp_start=rtp_start,
         rtp_end=rtp_start + rtp_span,
     )
