@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from livekit import api, rtc
 
-from switchboard.livekit import LiveKitClient
+from switchboard.livekit import LiveKitClient, join_token
 
 CALL_ID_ATTRIBUTE = "sip.callIDFull"
 TRANSCRIPTION_TOPIC = "lk.transcription"
@@ -41,20 +41,14 @@ class Listener:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def join(self, url: str, api_key: str, api_secret: str, room: str) -> None:
-        token = (
-            api.AccessToken(api_key, api_secret)
-            .with_identity(f"switchboard-call-listener-{secrets.token_hex(3)}")
-            .with_grants(
-                api.VideoGrants(
-                    room_join=True,
-                    room=room,
-                    hidden=True,
-                    can_publish=False,
-                    can_publish_data=False,
-                    can_subscribe=False,
-                )
-            )
-            .to_jwt()
+        token = join_token(
+            api_key,
+            api_secret,
+            room=room,
+            identity=f"switchboard-call-listener-{secrets.token_hex(3)}",
+            grants=api.VideoGrants(
+                hidden=True, can_publish=False, can_publish_data=False, can_subscribe=False
+            ),
         )
         self._room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_transcript)
         await self._room.connect(url, token)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
-from livekit import api
-
-from switchboard.rules import CompiledRules, RulesHolder, agents_for_join, room_configuration
+from switchboard.livekit import join_token
+from switchboard.rules import CompiledRules, RulesHolder, agents_for_join
 from switchboard.store import Store
 
 OUTBOUND_TRUNK_ENV = "SWITCHBOARD_SIP_OUTBOUND_TRUNK_ID"
-TOKEN_TTL = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +23,7 @@ class TokenRequest:
     name: str = ""
     metadata: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+    room_metadata: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +97,29 @@ class ConsoleDeps:
 def rules_token_maker(
     livekit_url: str, api_key: str, api_secret: str, rules: Callable[[], CompiledRules]
 ) -> TokenMaker:
-    """Tokens like the service's ``POST /token``: ``RoomConfiguration.agents`` from the rules."""
+    """Tokens like the service's ``POST /token`` (the same builder): ``RoomConfiguration.agents``
+    from the rules, and ``room_metadata`` for the room the join may create."""
 
     async def make_token(request: TokenRequest) -> TokenGrant:
         agents = agents_for_join(
-            rules(), request.room, identity=request.identity, attributes=request.attributes
+            rules(),
+            request.room,
+            request.room_metadata,
+            request.identity,
+            request.attributes,
         )
-        builder = (
-            api.AccessToken(api_key, api_secret)
-            .with_identity(request.identity)
-            .with_name(request.name)
-            .with_metadata(request.metadata)
-            .with_attributes(dict(request.attributes))
-            .with_ttl(TOKEN_TTL)
-            .with_grants(api.VideoGrants(room_join=True, room=request.room))
+        token = join_token(
+            api_key,
+            api_secret,
+            room=request.room,
+            identity=request.identity,
+            agents=agents,
+            name=request.name,
+            metadata=request.metadata,
+            attributes=request.attributes,
+            room_metadata=request.room_metadata,
         )
-        if agents:
-            builder = builder.with_room_config(room_configuration(agents))
-        return TokenGrant(builder.to_jwt(), livekit_url, [agent.agent for agent in agents])
+        return TokenGrant(token, livekit_url, [agent.agent for agent in agents])
 
     return make_token
 
