@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from switchboard.errors import ConfigError
+from switchboard.errors import ConfigError, Problem, ProblemsError
+from switchboard.handoff.outcomes import RingMode
+from switchboard.rules.yamlsource import parse_yaml
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
 CONFIG_ENV_VAR = "SWITCHBOARD_AGENTS_CONFIG"
@@ -39,6 +40,8 @@ DialOutcomeName = Literal[
     "unavailable",
     "failed",
     "no_decision",
+    "human_left",
+    "all_busy",
 ]
 
 
@@ -47,7 +50,14 @@ def _yes_no_keys() -> dict[str, YesNo]:
 
 
 def _callback_outcomes() -> list[DialOutcomeName]:
-    return ["busy", "no_answer", "declined", "timeout", "no_decision"]
+    return ["busy", "no_answer", "declined", "timeout", "no_decision", "human_left", "all_busy"]
+
+
+def _outcome_lines() -> dict[DialOutcomeName, str]:
+    return {
+        "human_left": "I'm sorry, the person I reached hung up before taking your call.",
+        "all_busy": "I'm sorry, everyone is still on another call.",
+    }
 
 
 def _human_kinds() -> list[ParticipantKindName]:
@@ -176,6 +186,26 @@ class Qualifier(_Model):
         return self
 
 
+_NUMBER = r"\+?[0-9]{3,15}|sips?:.+"
+DIAL_SETUP_SECONDS = 15.0
+"""Added to a ringing timeout: the INVITE's setup before the phone rings, and the answer."""
+
+
+class HumanLine(_Model):
+    """One human of a target: a number to dial, the trunk to dial it through, how long it rings."""
+
+    number: str = Field(description="E.164 number or sip: URI to dial.")
+    sip_trunk_id: str = Field(default="", description="Outbound trunk id; default: the target's.")
+    ring_seconds: int = Field(default=20, ge=5, le=300, description="Ringing timeout.")
+    display_name: str = Field(default="", description="Participant name; default: the target's.")
+
+    @model_validator(mode="after")
+    def _dialable(self) -> HumanLine:
+        if not re.fullmatch(_NUMBER, self.number):
+            raise ValueError(f"number {self.number!r} is neither E.164 (+15551234567) nor sip:")
+        return self
+
+
 class TransferTarget(_Model):
     display_name: str = Field(min_length=1)
     sip_trunk_id: str = Field(default="", description="Outbound trunk id, ST_...")
@@ -194,9 +224,48 @@ class TransferTarget(_Model):
         description="caller: dial into the caller's room; new: a new room, see new_room.",
     )
     new_room: NewRoom = Field(default_factory=lambda: NewRoom())
+    humans: list[HumanLine] = Field(
+        default_factory=list,
+        description="Several humans instead of one number (warm, room: caller); see ring.",
+    )
+    ring: RingMode = Field(
+        default=RingMode.SEQUENTIAL,
+        description="sequential: one human at a time, in order; simultaneous: all at once, "
+        "the first to answer is briefed and the others are hung up.",
+    )
+    busy_wait_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=600,
+        description="When every human is already on a call: how long the caller holds for one "
+        "to free up before the fallback (all_busy).",
+    )
+
+    @model_validator(mode="after")
+    def _humans_or_number(self) -> TransferTarget:
+        if not self.humans:
+            return self
+        if self.number:
+            raise ValueError("set either number or humans, not both")
+        if self.room != "caller" or self.handoff != "warm":
+            raise ValueError("humans need handoff: warm and room: caller")
+        missing = [
+            i for i, h in enumerate(self.humans) if not (h.sip_trunk_id or self.sip_trunk_id)
+        ]
+        if missing:
+            raise ValueError(
+                f"humans {missing} have no sip_trunk_id: set it on each human or on the target"
+            )
+        numbers = [h.number for h in self.humans]
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if repeated:
+            raise ValueError(f"a human is listed twice: {repeated}")
+        return self
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> TransferTarget:
+        if self.humans:
+            return self
         if bool(self.sip_trunk_id) != bool(self.number):
             raise ValueError("set both sip_trunk_id and number, or neither (target not configured)")
         if self.number == CALLER_NUMBER:
@@ -205,7 +274,7 @@ class TransferTarget(_Model):
                     "number 'caller' (call the caller back) needs room: new; the caller's own "
                     "room already has the caller in it"
                 )
-        elif self.number and not re.fullmatch(r"\+?[0-9]{3,15}|sips?:.+", self.number):
+        elif self.number and not re.fullmatch(_NUMBER, self.number):
             raise ValueError(
                 f"number {self.number!r} is neither E.164 (+15551234567), sip: nor 'caller'"
             )
@@ -213,7 +282,40 @@ class TransferTarget(_Model):
 
     @property
     def configured(self) -> bool:
-        return bool(self.sip_trunk_id and self.number)
+        return bool(self.humans) or bool(self.sip_trunk_id and self.number)
+
+    def lines(self) -> list[HumanLine]:
+        """The humans to ring, in order: ``humans``, or the single ``number`` as one line."""
+        if not self.humans:
+            return [
+                HumanLine(
+                    number=self.number,
+                    sip_trunk_id=self.sip_trunk_id,
+                    ring_seconds=self.ringing_timeout_seconds,
+                    display_name=self.display_name,
+                )
+            ]
+        return [
+            h.model_copy(
+                update={
+                    "sip_trunk_id": h.sip_trunk_id or self.sip_trunk_id,
+                    "display_name": h.display_name or self.display_name,
+                }
+            )
+            for h in self.humans
+        ]
+
+    def transfer_allowance(self) -> float:
+        """Seconds a warm transfer may take beyond ``timeouts.transfer_seconds``: the brief,
+        and with several humans every ring and brief after the first, and the busy wait."""
+        if self.handoff != "warm":
+            return 0
+        if not self.humans:
+            return self.decision_seconds
+        rings = [h.ring_seconds + DIAL_SETUP_SECONDS for h in self.humans]
+        if self.ring is RingMode.SIMULTANEOUS:
+            return self.decision_seconds + max(rings) + self.busy_wait_seconds
+        return len(rings) * self.decision_seconds + sum(rings) + self.busy_wait_seconds
 
     @property
     def calls_caller_back(self) -> bool:
@@ -230,10 +332,16 @@ class Fallback(_Model):
         "Sorry, nobody can take your call right now. We'll call you back as soon as possible."
     )
     otherwise_say: str = "Sorry, I can't transfer your call right now. Please try again later."
+    outcome_say: dict[DialOutcomeName, str] = Field(
+        default_factory=_outcome_lines,
+        description="Said first for these outcomes, to tell the caller what happened.",
+    )
 
     def message_for(self, outcome: str) -> str:
         """What the caller hears when the transfer ended with ``outcome``."""
-        return self.callback_say if outcome in self.callback_on else self.otherwise_say
+        offer = self.callback_say if outcome in self.callback_on else self.otherwise_say
+        first = next((line for key, line in self.outcome_say.items() if key == outcome), "")
+        return f"{first} {offer}" if first else offer
 
 
 class HumanAttribute(_Model):
@@ -319,6 +427,8 @@ class OutboundCaller(_Model):
     max_attempts: int = Field(default=2, ge=1, le=10)
     on_accepted: str = "Thank you, connecting you now."
     on_declined: str = "Understood, I'll let the caller know. Goodbye."
+    on_caller_left: str = "Sorry, the caller has hung up. Goodbye."
+    """Said to the human being briefed when the caller hangs up, before the human is hung up."""
 
 
 class Speech(_Model):
@@ -366,61 +476,46 @@ class AgentsConfig(_Model):
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigIssue:
-    """One problem in an agents config file, at ``file:line`` (1-based; 0 when unknown)."""
-
-    file: str
-    line: int
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return (
-            f"{where}: {self.location}: {self.message}"
-            if self.location
-            else (f"{where}: {self.message}")
-        )
+ConfigIssue = Problem
+"""One problem in an agents config file, at ``file:line`` (1-based; 0 when unknown)."""
 
 
-class AgentsConfigError(ConfigError):
+class AgentsConfigError(ProblemsError, ConfigError):
     """An agents config file is invalid; ``issues`` lists every problem, in file order."""
 
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues = sorted(issues, key=lambda i: (i.line, i.location))
-        noun = "problem" if len(self.issues) == 1 else "problems"
-        lines = [f"agents config has {len(self.issues)} {noun}:", *(f"  {i}" for i in self.issues)]
-        super().__init__("\n".join(lines))
+    subject = "agents config"
 
 
 def parse_config(text: str, source: str = "<string>") -> AgentsConfig:
-    """Validate YAML text; raise ``AgentsConfigError`` naming ``source:line`` for each problem."""
+    """Validate YAML text; raise ``AgentsConfigError`` naming ``source:line`` for each problem.
+
+    Read as YAML 1.2 by the reader rules files use: ``yes``/``no`` are text, duplicate keys are
+    errors.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or str(exc)
+        document = parse_yaml(text, source, error=AgentsConfigError)
+    except AgentsConfigError as exc:
+        raise AgentsConfigError(_by_line(exc.issues)) from None
+    if not isinstance(document.data, Mapping):
         raise AgentsConfigError(
-            [ConfigIssue(source, line, "", f"invalid YAML: {problem}")]
-        ) from None
-    if not isinstance(data, Mapping):
-        raise AgentsConfigError([ConfigIssue(source, 1, "", "expected a mapping at the top level")])
+            [ConfigIssue(source, 1, message="expected a mapping at the top level")]
+        )
+    issues = _by_line(document.issues)
     try:
-        return AgentsConfig.model_validate(data)
+        config = AgentsConfig.model_validate(document.data)
     except ValidationError as exc:
-        issues = [
+        issues += [
             ConfigIssue(
                 source,
-                _line_of(node, error["loc"]),
-                _dotted(error["loc"]),
-                _message(error),
+                document.position(error["loc"])[0],
+                location=_dotted(error["loc"]),
+                message=_message(error),
             )
             for error in exc.errors()
         ]
-        raise AgentsConfigError(issues) from None
+    if issues:
+        raise AgentsConfigError(issues)
+    return config
 
 
 def load_config(path: str | Path | None = None) -> AgentsConfig:
@@ -433,9 +528,14 @@ def load_config(path: str | Path | None = None) -> AgentsConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise AgentsConfigError(
-            [ConfigIssue(str(file), 0, "", f"cannot read: {exc.strerror or exc}")]
+            [ConfigIssue(str(file), message=f"cannot read: {exc.strerror or exc}")]
         ) from None
     return parse_config(text, str(file))
+
+
+def _by_line(issues: Sequence[Problem]) -> list[Problem]:
+    """The reader's problems as an agents config reports them: ``file:line``, no column."""
+    return [replace(issue, column=0) for issue in issues]
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -458,27 +558,3 @@ def _dotted(loc: Sequence[int | str]) -> str:
 
 
 _UNION_TAGS = frozenset({"yes_no", "number", "choice", "text"})
-
-
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
-    """1-based line of the deepest YAML node that ``loc`` reaches."""
-    if node is None:
-        return 0
-    line = node.start_mark.line + 1
-    for part in loc:
-        child = _child(node, part)
-        if child is None:
-            continue  # a discriminator tag or a key that is missing from the file
-        node = child
-        line = node.start_mark.line + 1
-    return line
-
-
-def _child(node: yaml.Node, part: int | str) -> yaml.Node | None:
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        return node.value[part] if 0 <= part < len(node.value) else None
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                return value if isinstance(value, yaml.Node) else key
-    return None

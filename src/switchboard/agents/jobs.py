@@ -7,11 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from switchboard.agents.config import REPRESENTATIVE, Human
+from switchboard.agents.config import DIAL_SETUP_SECONDS, REPRESENTATIVE, Human, HumanLine
 from switchboard.errors import SwitchboardError
-
-DIAL_SETUP_SECONDS = 15.0
-"""Added to the ringing timeout: the INVITE's setup before the phone rings, and the answer."""
+from switchboard.handoff.outcomes import RingMode
 
 
 class JobMetadataError(SwitchboardError):
@@ -57,6 +55,12 @@ class OutboundCallJob(BaseModel):
         default="",
         description="W3C trace context of the call this job serves (switchboard.telemetry).",
     )
+    humans: list[HumanLine] = Field(
+        default_factory=list,
+        description="Warm: several humans to ring (``ring``) instead of ``number``.",
+    )
+    ring: RingMode = RingMode.SEQUENTIAL
+    busy_wait_seconds: float = Field(default=30, ge=0, le=600)
     wait_for_caller: bool = Field(
         default=False,
         description="The number is the caller's own: dial once the caller has left caller_room.",

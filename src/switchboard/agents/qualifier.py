@@ -38,6 +38,7 @@ from switchboard.handoff import (
     HoldAudio,
     HoldPattern,
     RoomSetupError,
+    TransferOutcome,
     heard_by_all,
     leave_when_human_joins,
     only_heard_by,
@@ -50,7 +51,8 @@ logger = logging.getLogger("switchboard.agents")
 AGENT_NAME = DEFAULT_QUALIFIER_NAME
 _DIAL_FAILURES = frozenset(
     {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
-     "unavailable", "failed", "bad_metadata", "no_decision", "caller_left"}
+     "unavailable", "failed", "bad_metadata", TransferOutcome.NO_DECISION,
+     TransferOutcome.CALLER_LEFT, TransferOutcome.HUMAN_LEFT, TransferOutcome.ALL_BUSY}
 )  # fmt: skip
 
 
@@ -263,9 +265,10 @@ class QualifierCall:
                 reason="transferred to human",
                 before_leaving=self._on_human_joined,
             )
+        first = target.lines()[0]
         job = OutboundCallJob(
-            number=target.number,
-            sip_trunk_id=target.sip_trunk_id,
+            number=first.number,
+            sip_trunk_id=first.sip_trunk_id,
             brief=brief,
             caller_room=self._ctx.room.name,
             caller_identity=self._caller.identity,
@@ -275,6 +278,9 @@ class QualifierCall:
             ringing_timeout_seconds=target.ringing_timeout_seconds,
             handoff=target.handoff,
             decision_seconds=target.decision_seconds,
+            humans=target.lines() if target.humans else [],
+            ring=target.ring,
+            busy_wait_seconds=target.busy_wait_seconds,
         )
         self._ctx.room.on("participant_attributes_changed", self._on_attributes_changed)
         self._ctx.room.on("participant_connected", self._on_participant_connected)
@@ -288,7 +294,7 @@ class QualifierCall:
         await self._publisher.publish(
             {attr.STATE: "transferring", attr.TRANSFER: "dispatched", attr.TARGET: name}
         )
-        limit = self._config.timeouts.transfer_seconds + (target.decision_seconds if warm else 0)
+        limit = self._config.timeouts.transfer_seconds + target.transfer_allowance()
         self._transfer_timer.arm(
             limit,
             lambda: self._fallback("timeout", "no human joined before timeouts.transfer_seconds"),

@@ -19,18 +19,26 @@ from livekit.agents import JobContext
 
 from switchboard.agents import attributes as attr
 from switchboard.agents.briefing import BriefingDialogue, BriefingTurn, Decision
-from switchboard.agents.config import AgentsConfig
+from switchboard.agents.config import DIAL_SETUP_SECONDS, AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.job_call import OutboundJobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
-from switchboard.handoff import TransferOutcome, WarmTransferResult, warm_transfer
+from switchboard.handoff import (
+    Callee,
+    TransferOutcome,
+    WarmTransferResult,
+    transfer_to_humans,
+    warm_transfer_first,
+)
 from switchboard.tracing.steps import Step
 
 logger = logging.getLogger("switchboard.agents")
 
 HANDOFF_SPAN = "handoff"
 """The publisher's span kind for the brief and the accept (until connected)."""
+ATTEMPTS = "switchboard.attempts"
+"""Attribute: JSON of how each human dialed ended, by identity (``WarmTransferResult.attempts``)."""
 GOODBYE_SECONDS = 4.0
 """How long the last line to the human may play before the agent leaves."""
 _EXPLANATIONS = {
@@ -39,6 +47,8 @@ _EXPLANATIONS = {
         "the human answered but never accepted (voicemail, or nobody listening)"
     ),
     TransferOutcome.CALLER_LEFT: "the caller hung up while the human was being reached",
+    TransferOutcome.HUMAN_LEFT: "the human hung up during the brief",
+    TransferOutcome.ALL_BUSY: "every human was on another call as long as the caller could wait",
 }
 
 
@@ -54,47 +64,88 @@ class WarmCall(OutboundJobCall):
     ) -> None:
         super().__init__(ctx, config, publisher, job)
         self._briefing = HumanBriefing(ctx, config, job.brief)
+        self._briefing_for = ""
+
+    def callees(self) -> list[Callee]:
+        """The humans to ring: the job's ``humans`` (identities ``<callee>-1``...), or its one
+        ``number``."""
+        if not self._job.humans:
+            job = self._job
+            return [
+                Callee(self._callee, job.number, job.sip_trunk_id, job.ringing_timeout_seconds,
+                       job.display_name, job.dial_deadline)
+            ]  # fmt: skip
+        return [
+            Callee(
+                f"{self._callee}-{i}", h.number, h.sip_trunk_id, h.ring_seconds,
+                h.display_name or self._job.display_name, h.ring_seconds + DIAL_SETUP_SECONDS,
+            )
+            for i, h in enumerate(self._job.humans, start=1)
+        ]  # fmt: skip
 
     async def run(self) -> None:
-        role = self._config.transfer.human.attribute
+        callees = self.callees()
         await self._publisher.publish(
             {
                 attr.STATE: "dialing",
                 attr.TRANSFER: "dialing",
-                attr.CALLEE: self._callee,
+                attr.CALLEE: callees[0].identity,
                 attr.TARGET: self._job.target,
             }
         )
         # Start the briefing's session before dialing: it costs a second of CPU that would
         # otherwise delay isolating the caller from the human and the brief itself.
-        await self._briefing.prepare(self._callee)
-        result = await warm_transfer(
-            self._ctx.room,
-            self._ctx.api,
-            caller_identity=self._job.caller_identity,
-            trunk_id=self._job.sip_trunk_id,
-            number=self._job.number,
-            human_identity=self._callee,
-            decide=self._brief,
-            human_name=self._job.display_name,
-            attributes={role.name: role.value} if role else None,
-            ringing_timeout=self._job.ringing_timeout_seconds,
-            dial_deadline=self._job.dial_deadline,
-            decision_timeout=self._job.decision_seconds,
-        )
+        await self._prepare_briefing(callees[0].identity)
+        result = await self._transfer(callees)
         await self._report(result)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._briefing.conversation.finish_speaking(), GOODBYE_SECONDS)
         self._ctx.shutdown(reason=f"warm transfer: {result.reason}")
 
+    async def _transfer(self, callees: list[Callee]) -> WarmTransferResult:
+        role = self._config.transfer.human.attribute
+        attributes = {role.name: role.value} if role else None
+        if not self._job.humans:  # one number: today's single warm transfer, no busy check
+            return await warm_transfer_first(
+                self._ctx.room, self._ctx.api, caller_identity=self._job.caller_identity,
+                callees=callees, decide=self._brief, attributes=attributes,
+                decision_timeout=self._job.decision_seconds,
+                on_caller_left=self._tell_caller_left,
+            )  # fmt: skip
+        return await transfer_to_humans(
+            self._ctx.room, self._ctx.api, caller_identity=self._job.caller_identity,
+            callees=callees, ring=self._job.ring, decide=self._brief,
+            busy_wait=self._job.busy_wait_seconds, attributes=attributes,
+            decision_timeout=self._job.decision_seconds, on_caller_left=self._tell_caller_left,
+        )  # fmt: skip
+
+    async def _prepare_briefing(self, identity: str) -> None:
+        """A briefing session listening to ``identity`` (a new one for each human)."""
+        if self._briefing_for == identity:
+            return
+        if self._briefing_for:
+            with contextlib.suppress(Exception):
+                await self._briefing.conversation.aclose()
+            self._briefing = HumanBriefing(self._ctx, self._config, self._job.brief)
+        self._briefing_for = identity
+        await self._briefing.prepare(identity)
+
+    async def _tell_caller_left(self, human: rtc.RemoteParticipant) -> None:
+        """The caller hung up during the brief: tell the human before they are hung up."""
+        conversation = self._briefing.conversation
+        await conversation.interrupt()
+        conversation.say((self._config.outbound_caller.on_caller_left,), interruptible=False)
+        await conversation.finish_speaking()
+
     async def _report(self, result: WarmTransferResult) -> None:
         timings = _relative_ms(result.timings)
+        attempts = json.dumps(result.attempts, separators=(",", ":"))
         self._publisher.spans.enter(HANDOFF_SPAN, None)
         if result.outcome is TransferOutcome.CONNECTED:
             self._publisher.spans.mark(Step.CONNECTED)
             await self._publisher.publish(
                 {attr.STATE: "done", attr.RESULT: "answered", attr.TRANSFER: "connected",
-                 attr.TIMINGS: timings}
+                 attr.TIMINGS: timings, ATTEMPTS: attempts}
             )  # fmt: skip
             return
         error = result.error
@@ -102,7 +153,7 @@ class WarmCall(OutboundJobCall):
         status = error.status_line if error is not None else ""
         await self._publisher.publish(
             attr.failure(result.reason, explanation, status)
-            | {attr.TRANSFER: result.reason, attr.TIMINGS: timings}
+            | {attr.TRANSFER: result.reason, attr.TIMINGS: timings, ATTEMPTS: attempts}
         )
         logger.warning(
             "warm transfer failed",
@@ -111,7 +162,10 @@ class WarmCall(OutboundJobCall):
 
     async def _brief(self, human: rtc.RemoteParticipant) -> bool | None:
         """Tell the human who is waiting; True when they accept, False/None otherwise."""
-        await self._publisher.publish({attr.STATE: "briefing", attr.TRANSFER: "briefing"})
+        await self._prepare_briefing(human.identity)
+        await self._publisher.publish(
+            {attr.STATE: "briefing", attr.TRANSFER: "briefing", attr.CALLEE: human.identity}
+        )
         self._publisher.spans.enter(HANDOFF_SPAN, Step.BRIEF)
         decision = await self._briefing.run(human)
         self._publisher.spans.enter(

@@ -19,13 +19,21 @@ from switchboard.handoff.errors import (
     sip_error_from_twirp,
 )
 from switchboard.handoff.hold import HoldAudio, HoldPattern
+from switchboard.handoff.humans import numbers_on_calls, transfer_to_humans
+from switchboard.handoff.outcomes import RingMode, TransferOutcome
 from switchboard.handoff.presence import HumanMatcher, leave_when_human_joins
 from switchboard.handoff.rooms import AgentRoom, dispatch_metadata, start_agent_room
-from switchboard.handoff.warm import TransferOutcome, WarmTransferResult, warm_transfer
+from switchboard.handoff.warm import (
+    Callee,
+    WarmTransferResult,
+    warm_transfer,
+    warm_transfer_first,
+)
 
 __all__ = [
     "AgentRoom",
     "CallDeclined",
+    "Callee",
     "CalleeBusy",
     "Consultation",
     "DialError",
@@ -38,6 +46,7 @@ __all__ = [
     "LoopDetected",
     "NoAnswer",
     "NotFound",
+    "RingMode",
     "RoomSetupError",
     "TransferOutcome",
     "Unavailable",
@@ -48,8 +57,11 @@ __all__ = [
     "hang_up",
     "heard_by_all",
     "leave_when_human_joins",
+    "numbers_on_calls",
     "only_heard_by",
     "sip_error_from_twirp",
     "start_agent_room",
+    "transfer_to_humans",
     "warm_transfer",
+    "warm_transfer_first",
 ]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from livekit import api, rtc
@@ -22,6 +21,7 @@ from livekit import api, rtc
 from switchboard.handoff.consultation import Consultation, heard_by_all, only_heard_by
 from switchboard.handoff.dialing import dial, hang_up
 from switchboard.handoff.errors import DialError
+from switchboard.handoff.outcomes import TransferOutcome
 
 logger = logging.getLogger("switchboard.handoff")
 
@@ -29,14 +29,17 @@ Decide = Callable[[rtc.RemoteParticipant], Awaitable[bool | None]]
 """Briefs the human; True = accepted, False = declined, None = no decision (e.g. voicemail)."""
 
 
-class TransferOutcome(enum.StrEnum):
-    CONNECTED = "connected"
-    DECLINED = "declined"
-    NO_DECISION = "no_decision"
-    """Answered but never accepted: voicemail, or nobody listening."""
-    CALLER_LEFT = "caller_left"
-    DIAL_FAILED = "dial_failed"
-    """See ``WarmTransferResult.error`` (busy, no answer, loop detected...)."""
+@dataclass(frozen=True, slots=True)
+class Callee:
+    """One human to dial: who they will be in the room, and how to reach them."""
+
+    identity: str
+    number: str
+    trunk_id: str
+    ringing_timeout: float = 30
+    name: str = ""
+    dial_deadline: float | None = None
+    """Seconds for the whole dial request (default: no limit beyond the ringing timeout)."""
 
 
 @dataclass(slots=True)
@@ -46,11 +49,19 @@ class WarmTransferResult:
     error: DialError | None = None
     timings: dict[str, float] = field(default_factory=dict)
     """``time.monotonic()`` of each step reached: dialing, answered, decided, connected."""
+    attempts: dict[str, str] = field(default_factory=dict)
+    """How each human dialed ended, by identity: a dial outcome or a transfer outcome."""
 
     @property
     def reason(self) -> str:
         """The outcome name callers and fallbacks use: a dial outcome when dialing failed."""
         return self.error.outcome if self.error is not None else self.outcome.value
+
+
+CallerLeft = Callable[[rtc.RemoteParticipant], Awaitable[None]]
+"""Tells the human being briefed that the caller hung up, before they are hung up too."""
+CALLER_LEFT_LINE_SECONDS = 10.0
+"""How long ``on_caller_left`` may talk to the human before the human is hung up."""
 
 
 async def warm_transfer(
@@ -68,6 +79,7 @@ async def warm_transfer(
     ringing_timeout: float = 30,
     dial_deadline: float | None = None,
     decision_timeout: float = 60,
+    on_caller_left: CallerLeft | None = None,
 ) -> WarmTransferResult:
     """Dial the human into ``room``, let ``decide`` brief them privately, connect or hang up.
 
@@ -75,11 +87,37 @@ async def warm_transfer(
     caller and human hear each other; the agent should then leave (``ctx.shutdown``). On any
     other outcome the human has been hung up and the agent's tracks are audible to all again.
     """
-    result = WarmTransferResult(TransferOutcome.DIAL_FAILED, human_identity)
+    callee = Callee(human_identity, number, trunk_id, ringing_timeout, human_name, dial_deadline)
+    return await warm_transfer_first(
+        room, lkapi, caller_identity=caller_identity, callees=[callee], decide=decide,
+        display_name=display_name, attributes=attributes, decision_timeout=decision_timeout,
+        on_caller_left=on_caller_left,
+    )  # fmt: skip
+
+
+async def warm_transfer_first(
+    room: rtc.Room,
+    lkapi: api.LiveKitAPI,
+    *,
+    caller_identity: str,
+    callees: Sequence[Callee],
+    decide: Decide,
+    display_name: str = "",
+    attributes: Mapping[str, str] | None = None,
+    decision_timeout: float = 60,
+    on_caller_left: CallerLeft | None = None,
+) -> WarmTransferResult:
+    """``warm_transfer`` ringing every one of ``callees`` at once: the first to answer is
+    briefed, the others are hung up at once. With one callee it is ``warm_transfer``."""
+    result = WarmTransferResult(TransferOutcome.DIAL_FAILED, callees[0].identity)
     result.timings["dialing"] = time.monotonic()
-    only_heard_by(room, [human_identity])
-    consultation = Consultation(lkapi, room, caller=caller_identity, human=human_identity)
-    consultation.start()
+    only_heard_by(room, [c.identity for c in callees])
+    consultations = {
+        c.identity: Consultation(lkapi, room, caller=caller_identity, human=c.identity)
+        for c in callees
+    }
+    for consultation in consultations.values():
+        consultation.start()
     caller_left = asyncio.Event()
 
     def on_left(participant: rtc.RemoteParticipant) -> None:
@@ -88,17 +126,18 @@ async def warm_transfer(
 
     room.on("participant_disconnected", on_left)
     try:
-        steps = asyncio.ensure_future(
-            _dial_and_decide(
-                room, result, consultation, decide, decision_timeout,
-                functools.partial(
-                    dial, lkapi, trunk_id=trunk_id, number=number, room_name=room.name,
-                    identity=human_identity, name=human_name, display_name=display_name,
-                    attributes=attributes, ringing_timeout=ringing_timeout,
-                    deadline=dial_deadline,
-                ),
+        dials = {
+            c.identity: functools.partial(
+                dial, lkapi, trunk_id=c.trunk_id, number=c.number, room_name=room.name,
+                identity=c.identity, name=c.name, display_name=display_name,
+                attributes=attributes, ringing_timeout=c.ringing_timeout,
+                deadline=c.dial_deadline,
             )
-        )  # fmt: skip
+            for c in callees
+        }  # fmt: skip
+        steps = asyncio.ensure_future(
+            _dial_and_decide(room, lkapi, result, consultations, decide, decision_timeout, dials)
+        )
         left = asyncio.ensure_future(caller_left.wait())
         done, _ = await asyncio.wait({steps, left}, return_when=asyncio.FIRST_COMPLETED)
         if steps not in done:
@@ -106,46 +145,65 @@ async def warm_transfer(
             with contextlib.suppress(asyncio.CancelledError):
                 await steps
             result.outcome = TransferOutcome.CALLER_LEFT
+            result.error = None
+            human = room.remote_participants.get(result.human_identity)
+            if "answered" in result.timings and human is not None and on_caller_left:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(on_caller_left(human), CALLER_LEFT_LINE_SECONDS)
         left.cancel()
         if steps in done:
             steps.result()  # re-raise anything unexpected
     finally:
         room.off("participant_disconnected", on_left)
-        consultation.close()
+        for consultation in consultations.values():
+            consultation.close()
     if result.outcome is not TransferOutcome.CONNECTED:
-        if result.error is None:  # the human's phone may be ringing or answered: end it
-            await hang_up(lkapi, room.name, human_identity)
+        # Phones that may be ringing or answered: end them (hang_up tolerates the gone).
+        ringing = [c.identity for c in callees if c.identity not in result.attempts]
+        if result.outcome is not TransferOutcome.DIAL_FAILED:
+            ringing.append(result.human_identity)
+        await asyncio.gather(*(hang_up(lkapi, room.name, i) for i in set(ringing)))
+        if "answered" in result.timings:
+            result.attempts[result.human_identity] = result.outcome.value
         heard_by_all(room)
+    else:
+        result.attempts[result.human_identity] = result.outcome.value
     logger.info(
         "warm transfer finished",
-        extra={"room": room.name, "outcome": result.reason, "human": human_identity},
-    )
+        extra={"room": room.name, "outcome": result.reason, "human": result.human_identity,
+               "attempts": result.attempts},
+    )  # fmt: skip
     return result
 
 
 async def _dial_and_decide(
     room: rtc.Room,
+    lkapi: api.LiveKitAPI,
     result: WarmTransferResult,
-    consultation: Consultation,
+    consultations: Mapping[str, Consultation],
     decide: Decide,
     decision_timeout: float,
-    place_call: Callable[[], Awaitable[api.SIPParticipantInfo]],
+    dials: Mapping[str, Callable[[], Awaitable[api.SIPParticipantInfo]]],
 ) -> None:
-    try:
-        await place_call()
-    except DialError as exc:
-        result.error = exc
+    answered = await _first_answer(lkapi, room.name, result, dials)
+    if answered is None:
         return
+    result.human_identity = answered
+    result.error = None
     result.timings["answered"] = time.monotonic()
+    for identity, other in consultations.items():
+        if identity != answered:
+            other.close()
+    consultation = consultations[answered]
     # The human's livekit-sip subscribes to the caller now, the caller's to the human's track
     # once its media flows: keep both apart while the brief starts.
     await _isolate_after_answer(consultation)
-    human = await asyncio.wait_for(_participant(room, result.human_identity), 10)
-    try:
-        accepted = await asyncio.wait_for(decide(human), decision_timeout)
-    except TimeoutError:
-        accepted = None
+    human = await asyncio.wait_for(_participant(room, answered), 10)
+    accepted = await _decision(room, human, decide, decision_timeout)
     result.timings["decided"] = time.monotonic()
+    if isinstance(accepted, TransferOutcome):
+        result.outcome = accepted
+        return
     if accepted is None:
         result.outcome = TransferOutcome.NO_DECISION
         return
@@ -155,6 +213,66 @@ async def _dial_and_decide(
     await consultation.connect()
     result.timings["connected"] = time.monotonic()
     result.outcome = TransferOutcome.CONNECTED
+
+
+async def _first_answer(
+    lkapi: api.LiveKitAPI,
+    room_name: str,
+    result: WarmTransferResult,
+    dials: Mapping[str, Callable[[], Awaitable[api.SIPParticipantInfo]]],
+) -> str | None:
+    """Dial every callee at once; the identity of the first to answer, the others hung up.
+    Each failure is kept in ``result.attempts`` and the last one in ``result.error``."""
+    ringing = {asyncio.ensure_future(place()): identity for identity, place in dials.items()}
+    try:
+        while ringing:
+            done, _ = await asyncio.wait(ringing, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                identity = ringing.pop(task)
+                error = task.exception()
+                if error is None:
+                    return identity
+                if not isinstance(error, DialError):
+                    raise error
+                result.attempts[identity] = error.outcome
+                result.error = error
+        return None
+    finally:
+        losers = list(ringing.values())
+        for task in ringing:
+            task.cancel()
+        await asyncio.gather(*ringing, return_exceptions=True)
+        await asyncio.gather(*(hang_up(lkapi, room_name, i) for i in losers))
+        for identity in losers:
+            result.attempts.setdefault(identity, "hung_up")
+
+
+async def _decision(
+    room: rtc.Room, human: rtc.RemoteParticipant, decide: Decide, decision_timeout: float
+) -> bool | TransferOutcome | None:
+    """What ``decide`` answered, or HUMAN_LEFT when the human hung up before deciding."""
+    gone = asyncio.Event()
+
+    def on_left(participant: rtc.RemoteParticipant) -> None:
+        if participant.identity == human.identity:
+            gone.set()
+
+    room.on("participant_disconnected", on_left)
+    deciding = asyncio.ensure_future(asyncio.wait_for(decide(human), decision_timeout))
+    left = asyncio.ensure_future(gone.wait())
+    try:
+        await asyncio.wait({deciding, left}, return_when=asyncio.FIRST_COMPLETED)
+        if gone.is_set() or human.identity not in room.remote_participants:
+            return TransferOutcome.HUMAN_LEFT
+        try:
+            return deciding.result()
+        except TimeoutError:
+            return None
+    finally:
+        room.off("participant_disconnected", on_left)
+        for task in (deciding, left):
+            task.cancel()
+        await asyncio.gather(deciding, left, return_exceptions=True)
 
 
 LIVEKIT_SIP_SUBSCRIBE_SECONDS = 0.3
