@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from switchboard.errors import Problem, ProblemsError, SwitchboardError
 
-from switchboard.errors import SwitchboardError
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem in a rules file, located at ``file:line:column`` (both 1-based)."""
-
-    file: str
-    line: int
-    column: int
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+Issue = Problem
+"""One problem in a rules file, located at ``file:line:column`` (both 1-based)."""
 
 
-class RulesError(SwitchboardError):
+class RulesError(ProblemsError):
     """A rules file could not be loaded; ``issues`` lists every problem found, in file order."""
 
-    def __init__(self, issues: Iterable[Issue]) -> None:
-        self.issues: list[Issue] = sorted(
-            set(issues), key=lambda i: (i.file, i.line, i.column, i.message)
-        )
-        count = len(self.issues)
-        noun = "problem" if count == 1 else "problems"
-        lines = [f"rules file has {count} {noun}:", *(f"  {issue}" for issue in self.issues)]
-        super().__init__("\n".join(lines))
+    subject = "rules file"
 
 
 class EventError(SwitchboardError):

@@ -1,7 +1,8 @@
-"""YAML with positions: parse a rules file keeping each node's line and column.
+"""YAML with positions: parse a file keeping each node's line and column.
 
-The loader follows YAML 1.2 for plain scalars, because YAML 1.1 surprises rule authors:
-``17:00`` is the integer 1020 there, ``no`` is ``False`` and ``0123`` is octal.
+The one YAML reader: rules files, agents configs and the doctor's view of rules files all go
+through ``parse_yaml``. It follows YAML 1.2 for plain scalars, because YAML 1.1 surprises
+authors: ``17:00`` is the integer 1020 there, ``no`` is ``False`` and ``0123`` is octal.
 """
 
 from __future__ import annotations
@@ -14,28 +15,29 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from switchboard.rules.errors import Issue, RulesError
+from switchboard.errors import Problem, ProblemsError
+from switchboard.rules.errors import RulesError
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-class RulesYamlLoader(yaml.SafeLoader):
+class YamlLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 core-schema booleans and numbers (no sexagesimal, no octal)."""
 
 
-RulesYamlLoader.yaml_implicit_resolvers = {
+YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-RulesYamlLoader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-RulesYamlLoader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
 )
-RulesYamlLoader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     _FLOAT,
     re.compile(
         r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
@@ -52,7 +54,7 @@ class YamlDocument:
     filename: str
     data: Any
     root: Node | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Problem] = field(default_factory=list)
 
     def position(self, loc: Sequence[int | str], *, at_key: bool = False) -> tuple[int, int]:
         """The 1-based line and column of the node at a pydantic error location.
@@ -77,12 +79,15 @@ class YamlDocument:
         return self.position(loc, at_key=True)
 
 
-def parse_yaml(text: str, filename: str) -> YamlDocument:
-    """Parse YAML text, raising ``RulesError`` with the position of any syntax error."""
+def parse_yaml(
+    text: str, filename: str, *, error: type[ProblemsError] = RulesError
+) -> YamlDocument:
+    """Parse YAML text, raising ``error`` (``RulesError`` by default) with the position of any
+    syntax error; duplicate keys are left in ``YamlDocument.issues`` for the caller to report."""
     try:
-        loader = RulesYamlLoader(text)
+        loader = YamlLoader(text)
     except yaml.reader.ReaderError as exc:
-        raise RulesError([_reader_issue(text, filename, exc)]) from None
+        raise error([_reader_issue(text, filename, exc)]) from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -90,16 +95,16 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise RulesError(
-            [Issue(filename, line, column, f"invalid YAML: {problem}", _yaml_hint(problem))]
+        raise error(
+            [Problem(filename, line, column, f"invalid YAML: {problem}", _yaml_hint(problem))]
         ) from None
     except yaml.reader.ReaderError as exc:
-        raise RulesError([_reader_issue(text, filename, exc)]) from None
+        raise error([_reader_issue(text, filename, exc)]) from None
     except yaml.YAMLError as exc:
-        raise RulesError([Issue(filename, 1, 1, f"invalid YAML: {exc}", _yaml_hint(""))]) from None
+        raise error([Problem(filename, 1, 1, f"invalid YAML: {exc}", _yaml_hint(""))]) from None
     except RecursionError:
-        raise RulesError(
-            [Issue(filename, 1, 1, "YAML nested too deeply", "flatten the file")]
+        raise error(
+            [Problem(filename, 1, 1, "YAML nested too deeply", "flatten the file")]
         ) from None
     finally:
         loader.dispose()
@@ -109,17 +114,17 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
     return document
 
 
-def _reader_issue(text: str, filename: str, error: yaml.reader.ReaderError) -> Issue:
+def _reader_issue(text: str, filename: str, error: yaml.reader.ReaderError) -> Problem:
     before = text[: error.position]
     line = before.count("\n") + 1
     column = error.position - (before.rfind("\n") + 1) + 1
     character = error.character if isinstance(error.character, int) else 0
-    return Issue(
+    return Problem(
         filename,
         line,
         column,
         f"invalid YAML: control character #x{character:04x} is not allowed",
-        "remove it; rules files are plain UTF-8 text",
+        "remove it; the file must be plain UTF-8 text",
     )
 
 
@@ -127,7 +132,7 @@ def _yaml_hint(problem: str) -> str:
     if "tab" in problem:
         return "indent with spaces, not tabs"
     if "could not determine a constructor" in problem:
-        return "remove the YAML tag (the word starting with '!'); rules files use plain YAML"
+        return "remove the YAML tag (the word starting with '!'); Switchboard reads plain YAML"
     return "check the indentation and quoting here; quote values that contain ': ' or '#'"
 
 
@@ -153,7 +158,7 @@ def _check_duplicate_keys(document: YamlDocument, node: Node, seen: set[int]) ->
             if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                 if key.value in keys:
                     document.issues.append(
-                        Issue(
+                        Problem(
                             document.filename,
                             key.start_mark.line + 1,
                             key.start_mark.column + 1,

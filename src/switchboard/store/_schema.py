@@ -122,3 +122,30 @@ room_facts = Table(
     Column("at", UTCDateTime, nullable=False),
     Index(None, "room_name", "at"),
 )
+
+CALLER_STATUSES: Final = ("serving", "waiting", "done", "overflowed", "abandoned")
+
+caller_queue = Table(
+    "caller_queue",
+    metadata,
+    Column("caller_id", Identifier, primary_key=True, autoincrement=True),
+    Column("limit_key", String(300), nullable=False),
+    Column("room_name", String(256), nullable=False),
+    Column("room_sid", String(64), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("calls", Integer, nullable=False),
+    Column("dispatches", JSONDocument, nullable=False),
+    Column("policy", JSONDocument, nullable=False),
+    Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("deadline_at", UTCDateTime, nullable=False),
+    Column("served_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("room_name", "room_sid", "limit_key"),
+    CheckConstraint(
+        "status IN ('serving', 'waiting', 'done', 'overflowed', 'abandoned')", name="status"
+    ),
+    Index(None, "limit_key", "status", "caller_id"),
+    Index(None, "status", "deadline_at"),
+)
+"""The watchdog's recoveries of stranded callers: one row per room session and recovery number."""

@@ -13,7 +13,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from switchboard.store import _events, _facts, _intake, _jobs, _queue
+from switchboard.rules.admission import Admission
+from switchboard.store import _callers, _events, _facts, _intake, _jobs, _queue
+from switchboard.store._callers import Admitted
 from switchboard.store._clock import Clock, require_aware, utc_now
 from switchboard.store._engine import create_engine, failure_reason
 from switchboard.store._migrate import migrate
@@ -29,9 +31,11 @@ from switchboard.store.errors import (
 from switchboard.store.models import (
     Attempt,
     DecisionRecord,
+    Dispatch,
     Job,
     JobStatus,
     NewWebhook,
+    QueuedCaller,
     RoomFact,
     StoredEvent,
     TimelineEntry,
@@ -369,6 +373,60 @@ class Store:
         agents a rule wants there that were not dispatched, for a reconciliation pass."""
         async with self._transaction() as connection:
             return await _jobs.jobs_for_rooms(connection, room_names, unfulfilled_only=True)
+
+    # Caller queue (admission control)
+
+    async def admit_caller(
+        self,
+        admission: Admission,
+        room_name: str,
+        room_sid: str,
+        event_id: str,
+        dispatches: Sequence[Dispatch],
+    ) -> Admitted:
+        """Serve, queue or overflow a caller under ``admission`` and enqueue the jobs that go
+        with it, in one transaction; again for the same room session, what was done then."""
+        async with self._transaction() as connection:
+            return await _callers.admit(
+                connection,
+                admission=admission,
+                room_name=room_name,
+                room_sid=room_sid,
+                event_id=event_id,
+                dispatches=dispatches,
+                now=self._clock(),
+            )
+
+    async def release_caller(
+        self, room_name: str, room_sid: str, *, agent_name: str | None = None
+    ) -> list[QueuedCaller]:
+        """Free the room's slot (only when ``agent_name`` served it; None: the room closed) and
+        promote the next callers in line, queuing their agents; returns the promoted."""
+        async with self._transaction() as connection:
+            return await _callers.release(
+                connection,
+                room_name=room_name,
+                room_sid=room_sid,
+                agent_name=agent_name,
+                now=self._clock(),
+            )
+
+    async def expire_waiting_callers(self) -> list[QueuedCaller]:
+        """Overflow the waiting callers past their maximum wait; returns them."""
+        async with self._transaction() as connection:
+            return await _callers.expire(connection, self._clock())
+
+    async def active_callers(self) -> list[QueuedCaller]:
+        """Callers being served or waiting under a limit, waiting ones with their position."""
+        async with self._transaction() as connection:
+            return await _callers.active(connection)
+
+    async def callers_of_rooms(self, room_names: Iterable[str]) -> list[QueuedCaller]:
+        """Every caller-queue record of these rooms, oldest first."""
+        async with self._transaction() as connection:
+            return await _callers.of_rooms(connection, room_names)
+
+    # Recoveries of stranded callers
 
     # Audit
 
