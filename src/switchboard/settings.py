@@ -92,6 +92,34 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SWITCHBOARD_INLINE_BUDGET_SECONDS", "inline_budget_seconds"),
     )
     worker_id: str = Field("", validation_alias=AliasChoices("SWITCHBOARD_WORKER_ID", "worker_id"))
+    watchdog_seconds: float = Field(
+        0.0,
+        ge=0,
+        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_SECONDS", "watchdog_seconds"),
+    )
+    watchdog_join_seconds: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_JOIN_SECONDS", "watchdog_join_seconds"),
+    )
+    watchdog_max_recoveries: int = Field(
+        2,
+        ge=0,
+        validation_alias=AliasChoices(
+            "SWITCHBOARD_WATCHDOG_MAX_RECOVERIES", "watchdog_max_recoveries"
+        ),
+    )
+    watchdog_overflow_agent: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "SWITCHBOARD_WATCHDOG_OVERFLOW_AGENT", "watchdog_overflow_agent"
+        ),
+    )
+    watchdog_interval: float = Field(
+        0.5,
+        gt=0,
+        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_INTERVAL", "watchdog_interval"),
+    )
 
     @model_validator(mode="after")
     def _check_backoff(self) -> Settings:
@@ -160,6 +188,11 @@ _VARIABLES = {
     "dispatch_concurrency": "SWITCHBOARD_DISPATCH_CONCURRENCY",
     "inline_budget_seconds": "SWITCHBOARD_INLINE_BUDGET_SECONDS",
     "worker_id": "SWITCHBOARD_WORKER_ID",
+    "watchdog_seconds": "SWITCHBOARD_WATCHDOG_SECONDS",
+    "watchdog_join_seconds": "SWITCHBOARD_WATCHDOG_JOIN_SECONDS",
+    "watchdog_max_recoveries": "SWITCHBOARD_WATCHDOG_MAX_RECOVERIES",
+    "watchdog_overflow_agent": "SWITCHBOARD_WATCHDOG_OVERFLOW_AGENT",
+    "watchdog_interval": "SWITCHBOARD_WATCHDOG_INTERVAL",
 }
 
 

@@ -127,6 +127,15 @@ class LiveKitClient:
             for p in response.participants
         ]
 
+    async def remove_participant(self, room: str, identity: str) -> None:
+        """Disconnect ``identity`` from ``room``; for a SIP participant, hang up its call."""
+        await self.call(
+            f"RemoveParticipant {identity!r} from {room!r}",
+            self._api.room.remove_participant(
+                api.RoomParticipantIdentity(room=room, identity=identity)
+            ),
+        )
+
     async def ping(self) -> None:
         """Raise ``LiveKitError`` unless the API answers an authenticated request."""
         await self.call(

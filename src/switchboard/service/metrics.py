@@ -60,6 +60,13 @@ class ServiceMetrics:
             "Dispatches enqueued by reconciliation.",
             registry=self.registry,
         )
+        self.recoveries = Counter(
+            "switchboard_watchdog_recoveries",
+            "Stranded callers the watchdog acted on, by action (redispatch, overflow_agent, "
+            "hang_up).",
+            ["action"],
+            registry=self.registry,
+        )
 
     def observe_step(self, step: Step, seconds: float) -> None:
         """One step of a call took ``seconds`` (the duration of its span)."""

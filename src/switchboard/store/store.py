@@ -426,8 +426,6 @@ class Store:
         async with self._transaction() as connection:
             return await _callers.of_rooms(connection, room_names)
 
-    # Recoveries of stranded callers
-
     # Audit
 
     async def record_room_fact(
