@@ -85,11 +85,23 @@ def simulate(
             "Default: the event's createdAt, else the current time."
         ),
     ] = None,
+    serving: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="For a rule with a limit: callers already being served under it. Shows "
+            "whether this one is dispatched, queued (at which position) or overflows.",
+        ),
+    ] = None,
+    waiting: Annotated[
+        int, typer.Option(min=0, help="With --serving: callers already waiting in its queue.")
+    ] = 0,
 ) -> None:
     """Decide which agents a webhook event dispatches, and explain why.
 
     Prints the decision as JSON: the matched rule (or "default"),
     the dispatches with their rendered metadata, render errors,
+    under a limit its kind (dispatch, queued, overflow) and admission,
     a trace of every condition evaluated with the value it saw,
     and the same account as readable text under "explanation".
 
@@ -100,6 +112,7 @@ def simulate(
       switchboard simulate rules.yaml event.json
       switchboard simulate rules.yaml - < event.json
       switchboard simulate rules.yaml event.json --now 2025-06-03T10:00+02:00
+      switchboard simulate examples/rules/queue.yaml call.json --serving 3 --waiting 2
     """
     compiled = _load_or_exit(rules)
     when = _parse_now(now) if now is not None else None
@@ -111,6 +124,8 @@ def simulate(
     except EventError as exc:
         _fail(str(exc))
     decision = compiled.decide(room_event, when)
+    if serving is not None:
+        decision = decision.with_admission(serving, waiting)
     output = decision.to_json() | {"explanation": decision.explain()}
     typer.echo(json.dumps(output, indent=2, ensure_ascii=False))
 

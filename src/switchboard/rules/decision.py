@@ -6,11 +6,28 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
 
 from switchboard.rules.event import RoomEvent
 
+if TYPE_CHECKING:
+    from switchboard.rules.admission import Admission, AdmissionResult
+
 DEFAULT_RULE_ID: Final = "default"
+
+
+class DecisionKind(StrEnum):
+    """What a decision does with the event's room."""
+
+    DISPATCH = "dispatch"
+    """Dispatch the agents now (under a limit: a slot was free)."""
+    NOBODY = "nobody"
+    """Dispatch no agent."""
+    QUEUED = "queued"
+    """Over the limit: the caller waits in the queue with the hold agent."""
+    OVERFLOW = "overflow"
+    """Over the limit and the queue is full (or the wait too long): the overflow action."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +68,17 @@ class Decision:
     so deciding stays fast and explaining stays exact.
     """
 
-    __slots__ = ("_trace", "_tracer", "dispatches", "errors", "event", "now", "rule_id")
+    __slots__ = (
+        "_trace",
+        "_tracer",
+        "admission",
+        "admitted",
+        "dispatches",
+        "errors",
+        "event",
+        "now",
+        "rule_id",
+    )
 
     def __init__(
         self,
@@ -62,14 +89,43 @@ class Decision:
         dispatches: tuple[AgentDispatch, ...],
         errors: tuple[str, ...],
         tracer: Callable[[], tuple[RuleTrace, ...]],
+        admission: Admission | None = None,
+        admitted: AdmissionResult | None = None,
     ) -> None:
         self.event = event
         self.now = now
         self.rule_id = rule_id
         self.dispatches = dispatches
         self.errors = errors
+        self.admission = admission
+        """The limit the dispatches are under, None when unlimited."""
+        self.admitted = admitted
+        """Under a limit, what admission made of this caller (None until counted)."""
         self._tracer = tracer
         self._trace: tuple[RuleTrace, ...] | None = None
+
+    def with_admission(self, serving: int, waiting: int) -> Decision:
+        """This decision with its limit applied to ``serving`` and ``waiting`` callers (itself
+        when it is not limited)."""
+        if self.admission is None:
+            return self
+        return Decision(
+            event=self.event,
+            now=self.now,
+            rule_id=self.rule_id,
+            dispatches=self.dispatches,
+            errors=self.errors,
+            tracer=self._tracer,
+            admission=self.admission,
+            admitted=self.admission.admit(serving, waiting),
+        )
+
+    @property
+    def kind(self) -> DecisionKind:
+        """Dispatch, nobody, or (under a limit, once admitted) queued or overflow."""
+        if not self.dispatches:
+            return DecisionKind.NOBODY
+        return DecisionKind.DISPATCH if self.admitted is None else self.admitted.kind
 
     @property
     def is_default(self) -> bool:
@@ -105,6 +161,10 @@ class Decision:
         if self.is_default:
             lines.append("no rule matched: the default action applies")
         lines.append(f"decision: {self._outcome()}")
+        if self.admission is not None:
+            lines.append(f"admission: {self.admission.describe()}")
+            if self.admitted is not None:
+                lines.append(f"admission: {self._admitted()}")
         lines.extend(f"error: {error}" for error in self.errors)
         return "\n".join(lines)
 
@@ -120,6 +180,20 @@ class Decision:
         )
         return f"{source} → dispatch {agents}"
 
+    def _admitted(self) -> str:
+        assert self.admission is not None and self.admitted is not None
+        result, queue = self.admitted, self.admission.queue
+        counts = f"{result.serving} served, {result.waiting} waiting"
+        if result.kind is DecisionKind.QUEUED:
+            return (
+                f"{counts} → queued at position {result.position} (hold agent {queue.hold_agent})"
+            )
+        if result.kind is DecisionKind.OVERFLOW:
+            overflow = queue.overflow
+            action = f"dispatch {overflow.agent}" if overflow.agent else "say the message, hang up"
+            return f"{counts} → overflow: {action}"
+        return f"{counts} → a slot is free: dispatch now"
+
     def to_json(self, *, include_trace: bool = True) -> dict[str, Any]:
         """A JSON-able dict: event, time, rule, dispatches, errors and (optionally) the trace."""
         result: dict[str, Any] = {
@@ -134,6 +208,11 @@ class Decision:
             "dispatch": [dispatch.to_json() for dispatch in self.dispatches],
             "errors": list(self.errors),
         }
+        if self.admission is not None:
+            result["kind"] = str(self.kind)
+            result["admission"] = self.admission.to_json()
+            if self.admitted is not None:
+                result["admission"]["admitted"] = self.admitted.to_json()
         if include_trace:
             result["trace"] = [
                 {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from switchboard.rules.admission import Admission, CompiledLimit, compile_limit
 from switchboard.rules.conditions import Compiled, IndexKey, Test, compile_condition
 from switchboard.rules.decision import (
     DEFAULT_RULE_ID,
@@ -52,6 +53,7 @@ class CompiledRule:
     condition: Compiled
     dispatches: tuple[CompiledDispatch, ...]
     model: Rule
+    limit: CompiledLimit | None = None
 
 
 def _compile_action(action: Action) -> tuple[CompiledDispatch, ...]:
@@ -74,10 +76,12 @@ class CompiledRules:
                 compile_condition(rule.when, rule.id),
                 _compile_action(rule.then),
                 rule,
+                _compile_limit(rule.then),
             )
             for position, rule in enumerate(model.rules)
         )
         self.default: tuple[CompiledDispatch, ...] = _compile_action(model.default)
+        self.default_limit = _compile_limit(model.default)
         self._tests: tuple[Test, ...] = tuple(rule.condition.test for rule in self.rules)
         self._unindexed, self._indexes, self._regex_indexes = _build_index(self.rules)
 
@@ -114,10 +118,15 @@ class CompiledRules:
         when = resolve_now(room_event, now)
         position = self._first_match(room_event, when)
         if position < 0:
-            rule_id, dispatches = DEFAULT_RULE_ID, self.default
+            rule_id, dispatches, limit = DEFAULT_RULE_ID, self.default, self.default_limit
         else:
-            rule_id, dispatches = self.rules[position].id, self.rules[position].dispatches
+            matched = self.rules[position]
+            rule_id, dispatches, limit = matched.id, matched.dispatches, matched.limit
         rendered, errors = _render(rule_id, dispatches, room_event)
+        admission: Admission | None = None
+        if limit is not None and rendered:
+            admission, problem = _render_limit(rule_id, limit, room_event)
+            errors += problem
         return Decision(
             event=room_event,
             now=when,
@@ -125,6 +134,7 @@ class CompiledRules:
             dispatches=rendered,
             errors=errors,
             tracer=lambda: self.trace(room_event, when, position),
+            admission=admission,
         )
 
     def _first_match(self, event: RoomEvent, now: datetime) -> int:
@@ -186,6 +196,26 @@ def _render(
         except MissingFieldError as exc:
             errors.append(str(TemplateRenderError(rule_id, dispatch.agent, exc.field)))
     return tuple(rendered), tuple(errors)
+
+
+def _compile_limit(action: Action) -> CompiledLimit | None:
+    return compile_limit([spec.agent for spec in action.dispatch], action.limit, action.queue)
+
+
+def _render_limit(
+    rule_id: str, limit: CompiledLimit, event: RoomEvent
+) -> tuple[Admission, tuple[str, ...]]:
+    """The admission for ``event``; a ``per`` key the event lacks counts under the agents alone
+    (never unlimited), with the error saying so."""
+    try:
+        return limit.render(event), ()
+    except MissingFieldError as exc:
+        fallback = CompiledLimit(limit.agents, limit.calls, None, limit.queue)
+        error = (
+            f"rule '{rule_id}': cannot render limit.per: the event has no {exc.field}; the call "
+            f"is counted under the agents alone (hint: mark it optional as {{{exc.field}?}})"
+        )
+        return fallback.render(event), (error,)
 
 
 def _may_match_event_type(rule: CompiledRule, event_type: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from switchboard.rules.admission_models import ADMISSION_KEYS
 from switchboard.rules.condition_models import OPERATORS
 from switchboard.rules.engine import CompiledRules
 from switchboard.rules.errors import Issue, RulesError
@@ -20,7 +21,7 @@ from switchboard.rules.yamlsource import YamlDocument, parse_yaml
 _KNOWN_KEYS: Final = (
     *("version", "rules", "default", "id", "description", "when", "then", "dispatch"),
     *("agent", "metadata", "all", "any", "not", "time", "percentage", "timezone", "days"),
-    *("from", "to", "percent", "key", "salt", *OPERATORS),
+    *("from", "to", "percent", "key", "salt", *OPERATORS, *ADMISSION_KEYS),
 )
 _MISSING_HINTS: Final = {
     "version": "start the file with 'version: 1'",

@@ -12,6 +12,7 @@ from typing import Any, Final, Self
 from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from switchboard.rules.admission_models import Limit, QueuePolicy
 from switchboard.rules.condition_models import Condition, StrictModel, describe, problem
 from switchboard.rules.templates import TemplateSyntaxError, compile_template
 
@@ -58,9 +59,14 @@ class DispatchSpec(StrictModel):
 
 
 class Action(StrictModel):
-    """``then:``/``default:``: the agents to dispatch; ``nobody`` or ``dispatch: []`` for none."""
+    """``then:``/``default:``: the agents to dispatch; ``nobody`` or ``dispatch: []`` for none.
+
+    ``limit`` and ``queue`` (``admission_models``) put the agents under admission control.
+    """
 
     dispatch: list[DispatchSpec]
+    limit: Limit | None = None
+    queue: QueuePolicy | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +81,20 @@ class Action(StrictModel):
                 "write 'nobody' or 'dispatch: [{agent: qualifier}]'",
             )
         return data
+
+    @model_validator(mode="after")
+    def _admission(self) -> Self:
+        if self.queue is not None and self.limit is None:
+            raise problem(
+                "a queue without a limit never fills",
+                "add 'limit: {calls: N}' next to 'queue:', or remove the queue",
+            )
+        if self.limit is not None and not self.dispatch:
+            raise problem(
+                "a limit on an action that dispatches nobody limits nothing",
+                "dispatch an agent, or remove the limit",
+            )
+        return self
 
 
 class Rule(StrictModel):

@@ -67,6 +67,8 @@ def agents_for_join(
     )
     agents: list[AgentDispatch] = []
     for decision in decisions:
+        if decision.admission is not None:
+            continue  # under a limit: the service admits or queues at the webhook
         agents.extend(d for d in decision.dispatches if d not in agents)
     return agents
 
@@ -115,6 +117,8 @@ def compile_native(rules: CompiledRules, *, room_prefix: str = "call") -> Native
 def _sip_rule(
     rule: CompiledRule, earlier: tuple[CompiledRule, ...], prefix: str
 ) -> SipDispatchRule:
+    if rule.limit is not None:
+        raise _NotNative("has a limit: the service admits or queues each call at the webhook")
     allowed = _sip_constraints(rule.model.when)
     for other in earlier:
         if not _disjoint(other.model.when, allowed):

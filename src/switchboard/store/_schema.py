@@ -148,4 +148,3 @@ caller_queue = Table(
     Index(None, "limit_key", "status", "caller_id"),
     Index(None, "status", "deadline_at"),
 )
-"""The watchdog's recoveries of stranded callers: one row per room session and recovery number."""

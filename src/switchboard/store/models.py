@@ -171,3 +171,51 @@ class TimelineEntry:
     kind: TimelineKind
     summary: str
     detail: dict[str, Any]
+
+
+class CallerStatus(StrEnum):
+    """Where a caller under a limit is (``caller_queue``)."""
+
+    SERVING = "serving"
+    """Holds one of the limit's slots: its agents are dispatched."""
+    WAITING = "waiting"
+    """In the queue, with the hold agent; promoted to serving in arrival order."""
+    DONE = "done"
+    """Was served; the slot is free again (the agent left or the room closed)."""
+    OVERFLOWED = "overflowed"
+    """The queue was full or the wait too long: the overflow action ran."""
+    ABANDONED = "abandoned"
+    """Hung up (or the room closed) while waiting."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCaller:
+    """One caller under a limit: its room, key, status and (while waiting) its place in line."""
+
+    caller_id: int
+    limit_key: str
+    room_name: str
+    room_sid: str
+    status: CallerStatus
+    dispatches: tuple[Dispatch, ...]
+    policy: Mapping[str, Any]
+    calls: int
+    """The limit of the key when the caller arrived."""
+    enqueued_at: datetime
+    served_at: datetime | None
+    finished_at: datetime | None
+    position: int = 0
+    """1-based place in line while waiting, else 0."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict for the console and the API."""
+        return {
+            "caller_id": self.caller_id,
+            "key": self.limit_key,
+            "room": self.room_name,
+            "status": str(self.status),
+            "position": self.position,
+            "agents": [dispatch.agent_name for dispatch in self.dispatches],
+            "enqueued_at": self.enqueued_at.isoformat(),
+            "served_at": self.served_at.isoformat() if self.served_at else None,
+        }

@@ -26,7 +26,10 @@ from switchboard.store._schema import VERSION_TABLE, metadata
 from switchboard.store._url import parse_store_url
 from tests.integration.store.pg_server import PostgresServer
 
-TABLES = {"events", "decisions", "dispatch_jobs", "dispatch_attempts", "room_facts"}
+TABLES = {
+    *("events", "decisions", "dispatch_jobs", "dispatch_attempts", "room_facts"),
+    "caller_queue",
+}
 
 
 def _url(store_url: str) -> str:
