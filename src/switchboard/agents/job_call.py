@@ -1,6 +1,9 @@
-"""The state every outbound-caller mode starts from: its job, context and attribute publisher."""
+"""One outbound-caller job being carried out: the state every mode starts from (its job, context
+and attribute publisher). Each mode is a subclass; outbound_caller.call_class_for picks one."""
 
 from __future__ import annotations
+
+from abc import ABC, abstractmethod
 
 from livekit.agents import JobContext
 
@@ -9,8 +12,9 @@ from switchboard.agents.config import AgentsConfig
 from switchboard.agents.jobs import OutboundCallJob
 
 
-class OutboundJobCall:
-    """One outbound-caller job; subclasses run a mode (direct, warm, representative)."""
+class JobCall(ABC):
+    """The call an ``OutboundCallJob`` asks for; DirectCall, WarmCall and RepresentativeCall
+    each run one mode of it."""
 
     def __init__(
         self,
@@ -24,3 +28,11 @@ class OutboundJobCall:
         self._publisher = publisher
         self._job = job
         self._callee = job.callee_identity(ctx.job.id)
+
+    @abstractmethod
+    async def run(self) -> None:
+        """Make the call and report it; the job ends when the agent leaves the room."""
+
+
+OutboundJobCall = JobCall
+"""The former name of JobCall, kept until warm_call.py imports the new one."""

@@ -22,20 +22,21 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dial_failure import report_dial_failure
-from switchboard.agents.job_call import OutboundJobCall
+from switchboard.agents.job_call import JobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import DialError, dial, leave_when_human_joins
+from switchboard.vocabulary import AttributeKey, OutboundCallerResult, OutboundCallerState, Role
 
 logger = logging.getLogger("switchboard.agents")
 
-CALLEE_ROLE = "customer"
+CALLEE_ROLE = Role.CUSTOMER
 """``switchboard.role`` of the dialed participant, so it never passes for the representative."""
 CALLER_LINE_WAIT_SECONDS = 30.0
 """Calling the caller back: how long to wait for their first call to end before dialing anyway."""
 
 
-class RepresentativeCall(OutboundJobCall):
+class RepresentativeCall(JobCall):
     """Dial one callee into the agent's room and hold the line until a representative joins."""
 
     def __init__(
@@ -59,9 +60,9 @@ class RepresentativeCall(OutboundJobCall):
             {attr.CALLEE: self._callee, attr.TARGET: self._job.target, attr.BRIEF: self._job.brief}
         )
         if self._job.wait_for_caller and self._job.caller_room and self._job.caller_identity:
-            await self._publisher.publish({attr.STATE: "waiting_for_caller_line"})
+            await self._publisher.publish({attr.STATE: OutboundCallerState.WAITING_FOR_CALLER_LINE})
             await self._wait_for_caller_to_hang_up()
-        await self._publisher.publish({attr.STATE: "dialing"})
+        await self._publisher.publish({attr.STATE: OutboundCallerState.DIALING})
         self._ctx.room.on("participant_disconnected", self._on_participant_left)
         try:
             await dial(
@@ -70,7 +71,7 @@ class RepresentativeCall(OutboundJobCall):
                 number=self._job.number,
                 room_name=self._ctx.room.name,
                 identity=self._callee,
-                attributes={"switchboard.role": CALLEE_ROLE},
+                attributes={AttributeKey.ROLE: CALLEE_ROLE},
                 ringing_timeout=self._job.ringing_timeout_seconds,
                 deadline=self._job.dial_deadline,
             )
@@ -78,10 +79,12 @@ class RepresentativeCall(OutboundJobCall):
             await self._failed(exc)
             return
         self._answered = True
-        await self._publisher.publish({attr.STATE: "answered", attr.RESULT: "answered"})
+        await self._publisher.publish(
+            {attr.STATE: OutboundCallerState.ANSWERED, attr.RESULT: OutboundCallerResult.ANSWERED}
+        )
         callee = await self._remote(self._callee)
         if callee is None or self._done:
-            await self._end("callee_left", "the callee hung up as they answered")
+            await self._end(OutboundCallerResult.CALLEE_LEFT, "the callee hung up as they answered")
             return
         await self._greet(callee)
 
@@ -95,7 +98,7 @@ class RepresentativeCall(OutboundJobCall):
         )
         await self._conversation.start(callee)
         self._conversation.say(self._job.say)
-        await self._publisher.publish({attr.STATE: "waiting_for_representative"})
+        await self._publisher.publish({attr.STATE: OutboundCallerState.WAITING_FOR_REPRESENTATIVE})
         rule = self._job.representative
         leave_when_human_joins(
             self._ctx,
@@ -136,7 +139,7 @@ class RepresentativeCall(OutboundJobCall):
         self._done = True
         self._wait_timer.cancel()
         await self._publisher.publish(
-            {attr.STATE: "done", attr.REPRESENTATIVE: representative.identity}
+            {attr.STATE: OutboundCallerState.DONE, attr.REPRESENTATIVE: representative.identity}
         )
         logger.info(
             "representative joined",
@@ -147,7 +150,12 @@ class RepresentativeCall(OutboundJobCall):
         if self._done:
             return
         self._done = True
-        await self._publisher.publish({attr.STATE: "ended", attr.RESULT: "no_representative"})
+        await self._publisher.publish(
+            {
+                attr.STATE: OutboundCallerState.ENDED,
+                attr.RESULT: OutboundCallerResult.NO_REPRESENTATIVE,
+            }
+        )
         if self._conversation is not None and self._job.on_no_representative:
             self._conversation.say((self._job.on_no_representative,), interruptible=False)
             with contextlib.suppress(TimeoutError):
@@ -162,17 +170,19 @@ class RepresentativeCall(OutboundJobCall):
 
     def _on_participant_left(self, participant: rtc.RemoteParticipant) -> None:
         if self._answered and participant.identity == self._callee:
-            spawn(self._end("callee_left", ""))
+            spawn(self._end(OutboundCallerResult.CALLEE_LEFT, ""))
 
     async def _session_closed(self, reason: str) -> None:
         if reason != "job_shutdown":
-            await self._end("callee_left", "")
+            await self._end(OutboundCallerResult.CALLEE_LEFT, "")
 
-    async def _end(self, result: str, error: str) -> None:
+    async def _end(self, result: OutboundCallerResult, error: str) -> None:
         if self._done:
             return
         self._done = True
-        await self._publisher.publish({attr.STATE: "ended", attr.RESULT: result, attr.ERROR: error})
+        await self._publisher.publish(
+            {attr.STATE: OutboundCallerState.ENDED, attr.RESULT: result, attr.ERROR: error}
+        )
         self._ctx.shutdown(reason=result)
 
     async def _on_shutdown(self) -> None:

@@ -17,30 +17,26 @@ from livekit import api
 
 from switchboard.store import DecisionRecord, Store, TimelineEntry
 from switchboard.tracing.rebuild import load_trace
+from switchboard.vocabulary import AttributeKey, LiveKitAttribute, ParticipantKind
 
 logger = logging.getLogger("switchboard.console")
 
 KEEP_CLOSED_ROOMS = timedelta(minutes=15)
-_KINDS = {
-    api.ParticipantInfo.Kind.STANDARD: "standard",
-    api.ParticipantInfo.Kind.INGRESS: "ingress",
-    api.ParticipantInfo.Kind.EGRESS: "egress",
-    api.ParticipantInfo.Kind.SIP: "sip",
-    api.ParticipantInfo.Kind.AGENT: "agent",
-}
 
 
 def participant_json(info: api.ParticipantInfo) -> dict[str, Any]:
     """What the console shows of a participant (no token, no metadata beyond attributes)."""
     attributes = dict(info.attributes)
+    kind = ParticipantKind.from_number(info.kind)
+    state = attributes.get(AttributeKey.STATE, attributes.get(LiveKitAttribute.AGENT_STATE, ""))
     return {
         "identity": info.identity,
         "name": info.name,
-        "kind": _KINDS.get(info.kind, str(info.kind)),
-        "agent_name": attributes.get("lk.agent_name", ""),
-        "sip_number": attributes.get("sip.phoneNumber", ""),
-        "state": attributes.get("switchboard.state", attributes.get("lk.agent.state", "")),
-        "transfer": attributes.get("switchboard.transfer", ""),
+        "kind": kind.value if kind is not None else str(info.kind),
+        "agent_name": attributes.get(LiveKitAttribute.AGENT_NAME, ""),
+        "sip_number": attributes.get(LiveKitAttribute.SIP_PHONE_NUMBER, ""),
+        "state": state,
+        "transfer": attributes.get(AttributeKey.TRANSFER, ""),
         "joined_at": _iso(datetime.fromtimestamp(info.joined_at, UTC)) if info.joined_at else "",
     }
 

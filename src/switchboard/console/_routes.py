@@ -24,6 +24,7 @@ from switchboard.console import _auth
 from switchboard.console._deps import ConsoleDeps, TokenRequest
 from switchboard.console._live import LiveView
 from switchboard.store import Store
+from switchboard.vocabulary import AttributeKey, Role
 
 STATIC = Path(__file__).with_name("static")
 _NUMBER = re.compile(r"^\+?[0-9*#]{2,20}$|^sips?:\S+$")
@@ -126,7 +127,9 @@ class Console:
         except ValidationError as exc:
             return _invalid(exc)
         identity = body.identity or f"web_{_slug(body.name)}_{secrets.token_hex(3)}"
-        attributes = {"switchboard.role": "human-agent"} if body.representative else {}
+        attributes: dict[str, str] = {}
+        if body.representative:
+            attributes[AttributeKey.ROLE] = Role.REPRESENTATIVE
         grant = await self.deps.make_token(
             TokenRequest(room=body.room, identity=identity, name=body.name, attributes=attributes)
         )

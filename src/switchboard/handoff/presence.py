@@ -16,22 +16,26 @@ from typing import TYPE_CHECKING
 
 from livekit import rtc
 
+from switchboard import vocabulary
+from switchboard.vocabulary import (
+    AttributeKey,
+    LiveKitAttribute,
+    ParticipantKind,
+    Role,
+    SipCallStatus,
+)
+
 if TYPE_CHECKING:
     from livekit.agents import JobContext
 
 logger = logging.getLogger("switchboard.handoff")
 
-SIP_CALL_STATUS = "sip.callStatus"
 KIND_BY_NAME: Mapping[str, int] = {
-    "standard": rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
-    "sip": rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
-    "ingress": rtc.ParticipantKind.PARTICIPANT_KIND_INGRESS,
-    "egress": rtc.ParticipantKind.PARTICIPANT_KIND_EGRESS,
-    "agent": rtc.ParticipantKind.PARTICIPANT_KIND_AGENT,
-    "connector": rtc.ParticipantKind.PARTICIPANT_KIND_CONNECTOR,
-    "bridge": rtc.ParticipantKind.PARTICIPANT_KIND_BRIDGE,
+    kind.value: rtc.ParticipantKind.Value(f"PARTICIPANT_KIND_{kind.webhook_name}")
+    for kind in ParticipantKind
 }
-HUMAN_KINDS: tuple[int, ...] = (KIND_BY_NAME["standard"], KIND_BY_NAME["sip"])
+"""``rtc.ParticipantKind`` by name (``sip``...): the SDK's numbers, not the server's."""
+HUMAN_KINDS: tuple[int, ...] = tuple(KIND_BY_NAME[kind] for kind in vocabulary.HUMAN_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,8 @@ class HumanMatcher:
     """Which participant counts as the human: kind, identity regex, and one attribute value.
 
     A SIP participant joins the room while its phone is still ringing, so it only counts once
-    its ``sip.callStatus`` attribute is ``active`` (the callee answered).
+    its ``sip.callStatus`` attribute is ``active`` (the callee answered). On ``switchboard.role``
+    the older spelling ``human-agent`` and ``representative`` are one role (``Role.canonical``).
     """
 
     kinds: frozenset[int] = frozenset(HUMAN_KINDS)
@@ -68,13 +73,21 @@ class HumanMatcher:
             return False
         if self.identity_pattern is not None and not self.identity_pattern.fullmatch(identity):
             return False
-        if self.attribute is not None and attributes.get(self.attribute[0]) != self.attribute[1]:
+        if self.attribute is not None and not _has_attribute(attributes, *self.attribute):
             return False
         sip = kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
-        return not sip or attributes.get(SIP_CALL_STATUS, "active") == "active"
+        status = attributes.get(LiveKitAttribute.SIP_CALL_STATUS, SipCallStatus.ACTIVE)
+        return not sip or status == SipCallStatus.ACTIVE
 
     def matches_participant(self, participant: rtc.RemoteParticipant) -> bool:
         return self.matches(participant.kind, participant.identity, participant.attributes)
+
+
+def _has_attribute(attributes: Mapping[str, str], name: str, expected: str) -> bool:
+    value = attributes.get(name)
+    if value is None or name != AttributeKey.ROLE:
+        return value == expected
+    return Role.canonical(value) == Role.canonical(expected)
 
 
 def leave_when_human_joins(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_
 from pydantic.alias_generators import to_camel
 
 from switchboard.rules.errors import EventError
+from switchboard.vocabulary import ParticipantKind
 
 EVENT_TYPES: Final = frozenset(
     {
@@ -37,16 +38,8 @@ EVENT_TYPES: Final = frozenset(
 DISPATCH_EVENT_TYPES: Final = frozenset({"room_started", "participant_joined"})
 """The events on which Switchboard dispatches agents; the service skips the others."""
 
-PARTICIPANT_KINDS: Final = ("STANDARD", "INGRESS", "EGRESS", "SIP", "AGENT", "CONNECTOR", "BRIDGE")
-_KIND_BY_NUMBER: Final = {
-    0: "STANDARD",
-    1: "INGRESS",
-    2: "EGRESS",
-    3: "SIP",
-    4: "AGENT",
-    7: "CONNECTOR",
-    8: "BRIDGE",
-}
+PARTICIPANT_KINDS: Final = tuple(kind.webhook_name for kind in ParticipantKind)
+"""The participant kinds as webhooks spell them (``STANDARD``, ``SIP``...)."""
 _MAX_REPAIRS: Final = 64
 
 
@@ -96,7 +89,7 @@ class ParticipantInfo(_WebhookModel):
     sid: str = ""
     identity: str = ""
     name: str = ""
-    kind: str = "STANDARD"
+    kind: str = ParticipantKind.STANDARD.webhook_name
     attributes: dict[str, str] = {}
     metadata: str = ""
     joined_at: int = 0
@@ -110,7 +103,8 @@ class ParticipantInfo(_WebhookModel):
     @classmethod
     def _kind_name(cls, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
-            return _KIND_BY_NUMBER.get(value, str(value))
+            kind = ParticipantKind.from_number(value)
+            return kind.webhook_name if kind is not None else str(value)
         return value.upper() if isinstance(value, str) else value
 
     @property
