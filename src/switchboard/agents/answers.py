@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from switchboard.agents.config import (
     Choice,
@@ -16,6 +18,11 @@ from switchboard.agents.config import (
 )
 
 SlotValue = str | int
+
+ANSWERED: Final = "switchboard.answered"
+"""Caller attribute: JSON object of the questions answered so far (id → value), written by the
+qualifier on the caller's participant so a qualifier dispatched again (the first one's process
+died) resumes instead of starting over; the agent's own attributes leave with the agent."""
 
 _YES = frozenset(
     {
@@ -268,3 +275,33 @@ def meets_expectation(question: Question, value: SlotValue) -> bool:
     if isinstance(question, ChoiceQuestion):
         return question.expect is None or value in question.expect
     return True
+
+
+def answers_json(slots: Mapping[str, SlotValue]) -> str:
+    """``slots`` as the ``ANSWERED`` attribute value."""
+    return json.dumps(dict(slots), separators=(",", ":"), sort_keys=True)
+
+
+def answered_before(questions: Sequence[Question], saved: str) -> dict[str, SlotValue]:
+    """The answers in an ``ANSWERED`` value that still fit ``questions``, in the config's order,
+    up to the first question without one (what a resumed dialogue may take as said).
+
+    Anything else (unknown ids, values this config would not accept, bad JSON) is dropped:
+    the caller is asked again rather than carried on a wrong answer.
+    """
+    try:
+        found = json.loads(saved) if saved else {}
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    answered: dict[str, SlotValue] = {}
+    for question in questions:
+        value = found.get(question.id)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            break
+        again = understand_text(question, str(value))
+        if again.value != value:
+            break
+        answered[question.id] = value
+    return answered

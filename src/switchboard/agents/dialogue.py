@@ -7,7 +7,9 @@ the collected slots and the brief for the human.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from switchboard.agents.answers import (
@@ -114,6 +116,28 @@ class QualificationDialogue:
             return self._turn(())
         self._phase = Phase.ASKING
         return self._turn((self._config.greeting, self._config.questions[0].prompt))
+
+    @property
+    def answered(self) -> dict[str, SlotValue]:
+        """The answers taken so far, by question id."""
+        return dict(self._progress.slots)
+
+    def resume(self, answered: Mapping[str, SlotValue], say: str) -> Turn:
+        """Start where an earlier agent stopped: ``answered`` (question id → value, as
+        ``answers.answered_before`` reads it) counts as said; ``say``, then the first question
+        not answered yet (or the outcome, when none is left)."""
+        if self._phase is not Phase.NOT_STARTED:
+            return self._turn(())
+        self._phase = Phase.ASKING
+        for question in self._config.questions:
+            if question.id not in answered:
+                break
+            turn = self._settle(question, Answer(answered[question.id]))
+            if turn.result is not None:
+                return dataclasses.replace(turn, say=(say, *turn.say))
+        current = self.question
+        assert current is not None  # a question is left, or the loop returned the outcome
+        return self._turn((say, current.prompt))
 
     def hear(self, text: str) -> Turn:
         """The caller said or typed ``text``."""

@@ -21,6 +21,7 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
+from switchboard.agents.answers import ANSWERED, SlotValue, answered_before, answers_json
 from switchboard.agents.config import DEFAULT_QUALIFIER_NAME, AgentsConfig, TransferTarget
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dialogue import (
@@ -49,6 +50,8 @@ from switchboard.telemetry import current_traceparent, trace_job
 logger = logging.getLogger("switchboard.agents")
 
 AGENT_NAME = DEFAULT_QUALIFIER_NAME
+RESUMED = "Sorry, we were cut off. Let's carry on where we left off."
+"""Said first by a qualifier that finds the caller's earlier answers (``answers.ANSWERED``)."""
 _DIAL_FAILURES = frozenset(
     {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
      "unavailable", "failed", "bad_metadata", TransferOutcome.NO_DECISION,
@@ -114,6 +117,7 @@ class QualifierCall:
             ctx.room, HoldPattern(tuple(hold.tones_hz), hold.tone_ms, hold.gap_ms, hold.level)
         )
         self._result_handled = False
+        self._saved_answers: dict[str, SlotValue] = {}
         self._providers = providers_for_job(config.speech, ctx.room.name)
         self._conversation = Conversation(
             ctx,
@@ -131,8 +135,35 @@ class QualifierCall:
             lambda: self._end_now("session time limit reached"),
         )
         await self._conversation.start(self._caller)
+        saved = self._caller.attributes.get(ANSWERED, "")
+        answered = answered_before(self._config.qualifier.questions, saved)
+        self._saved_answers = dict(answered)
         async with self._lock:
-            await self._apply(self._dialogue.start())
+            if answered:
+                logger.info(
+                    "resuming: the caller answered before",
+                    extra={"room": self._ctx.room.name, "answered": sorted(answered)},
+                )
+                await self._apply(self._dialogue.resume(answered, RESUMED))
+            else:
+                await self._apply(self._dialogue.start())
+
+    async def _save_answers(self) -> None:
+        """Keep the answers on the caller's participant, where a qualifier dispatched again
+        (this one's process died) finds them: this agent's own attributes leave with it."""
+        answered = self._dialogue.answered
+        if answered == self._saved_answers:
+            return
+        self._saved_answers = dict(answered)
+        request = api.UpdateParticipantRequest(
+            room=self._ctx.room.name,
+            identity=self._caller.identity,
+            attributes={ANSWERED: answers_json(answered)},
+        )
+        try:
+            await self._ctx.api.room.update_participant(request)
+        except api.TwirpError as exc:  # the caller may have hung up
+            logger.info("could not save the answers on the caller", extra={"error": str(exc)})
 
     async def _on_shutdown(self) -> None:
         self._ended = True
@@ -178,6 +209,7 @@ class QualifierCall:
             turn = dataclasses.replace(turn, say=())  # the fallback line replaces "connecting…"
         closing = turn.result is not None and turn.result.outcome is not Outcome.QUALIFIED
         self._conversation.say(turn.say, interruptible=not closing)
+        await self._save_answers()
         if turn.phase is Phase.ASKING:
             await self._publisher.publish(
                 {
