@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from switchboard.errors import Problem
+
 
 class Reference(BaseModel):
     """A name seen somewhere: an agent name, an attribute, a webhook event, an env variable."""
@@ -307,7 +309,7 @@ class Inventory(BaseModel):
     server_url: str | None = None
     probe: ProbeResult | None = None
     files: list[str] = Field(default_factory=list)
-    problems: list[Reference] = Field(default_factory=list)
+    problems: list[Problem] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
 
     def merge(self, *others: Inventory) -> Inventory:

@@ -19,7 +19,6 @@ from switchboard.doctor.inventory import (
     Inventory,
     ProbeAgent,
     ProbeResult,
-    Reference,
     ServerDispatch,
     ServerParticipant,
     ServerRoom,
@@ -29,6 +28,7 @@ from switchboard.doctor.loaders.exports import (
     inbound_trunk_from_dict,
     outbound_trunk_from_dict,
 )
+from switchboard.errors import Problem
 
 PROBE_ROOM_PREFIX = "switchboard-probe-"
 SWITCHBOARD_AGENT_ATTRIBUTE = "switchboard.agent"
@@ -55,7 +55,7 @@ async def load_from_server(lkapi: api.LiveKitAPI) -> Inventory:
         rules = await lkapi.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
     except api.TwirpError as error:
         problem = f"the SIP API is unavailable ({error.code}: {error.message})"
-        inventory.problems.append(Reference(name=problem, source="server: SIP"))
+        inventory.problems.append(Problem("server: SIP", message=problem))
     else:
         inventory.inbound_trunks = [
             inbound_trunk_from_dict(_as_dict(trunk), f"server: inbound trunk {trunk.sip_trunk_id}")

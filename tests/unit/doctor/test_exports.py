@@ -100,7 +100,7 @@ def test_invalid_json_is_a_problem_with_its_line(tmp_path: Path) -> None:
     (problem,) = load_export_file(path).problems
 
     assert problem.source == f"{path}:3"
-    assert "not valid JSON" in problem.name
+    assert "not valid JSON" in problem.message
 
 
 def test_unrecognised_json_is_a_problem_only_when_named_explicitly(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
-"""Switchboard rules files, read from the YAML mapping without the rules engine."""
+"""Switchboard rules files, loaded by the rules engine: what they dispatch, or their problems."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
+from switchboard.doctor.checks import check_unreadable_input
 from switchboard.doctor.loaders import load_paths
 from switchboard.doctor.loaders.rules_file import is_rules_document, load_rules_file
 
@@ -65,7 +66,7 @@ def test_reads_only_attributes_used_in_conditions(tmp_path: Path) -> None:
     ]
 
 
-def test_generic_attribute_forms(tmp_path: Path) -> None:
+def test_keys_the_rules_schema_rejects_are_problems_at_their_position(tmp_path: Path) -> None:
     path = tmp_path / "rules.yml"
     path.write_text(
         textwrap.dedent(
@@ -80,10 +81,27 @@ def test_generic_attribute_forms(tmp_path: Path) -> None:
         )
     )
 
-    (facts,) = load_rules_file(path).rules_files
+    inventory = load_paths([path])
 
-    assert [r.name for r in facts.attributes] == ["lead_source", "campaign"]
-    assert [r.name for r in facts.agents] == ["qualifier"]
+    assert inventory.rules_files == []
+    assert [str(problem).split(" (hint")[0] for problem in inventory.problems] == [
+        f"{path}:1:1: missing required key 'default'",
+        f"{path}:3:5: missing required key 'id'",
+        f"{path}:3:5: missing required key 'then'",
+        f"{path}:3:5: missing required key 'when'",
+        f"{path}:3:5: unknown key 'match'",
+        f"{path}:6:5: unknown key 'agents'",
+    ]
+
+
+def test_a_refused_rules_file_is_an_sb001_finding_with_the_hint(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("version: 1\nrules: []\n")
+
+    (finding,) = check_unreadable_input(load_paths([path]))
+
+    assert finding.evidence == [f"{path}:1:1"]
+    assert finding.message.startswith("missing required key 'default' (hint: add 'default:")
 
 
 def test_other_yaml_is_skipped_in_directories_but_reported_when_named(tmp_path: Path) -> None:
@@ -92,7 +110,7 @@ def test_other_yaml_is_skipped_in_directories_but_reported_when_named(tmp_path: 
 
     assert load_paths([tmp_path]).problems == []
     (problem,) = load_paths([path]).problems
-    assert "not a Switchboard rules file" in problem.name
+    assert "not a Switchboard rules file" in problem.message
 
 
 def test_invalid_yaml_is_a_problem(tmp_path: Path) -> None:

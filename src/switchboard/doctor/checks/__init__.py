@@ -23,7 +23,8 @@ def check_unreadable_input(inventory: Inventory) -> list[Finding]:
     return [
         UNREADABLE_INPUT.finding(
             Severity.WARNING,
-            f"{problem.name}; nothing from it was checked.",
+            f"{problem.message}{f' (hint: {problem.hint})' if problem.hint else ''}; nothing "
+            "from it was checked.",
             [problem.source],
             "Fix or remove the file; --file takes JSON exports of trunks and dispatch rules, "
             "Switchboard rules YAML, Python, JS/TS and .env files.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from switchboard.doctor.inventory import Inventory, Reference
+from switchboard.doctor.inventory import Inventory
 from switchboard.doctor.loaders.exports import load_export_file, load_export_objects
 from switchboard.doctor.loaders.launch_scan import is_launch_file, scan_launch_text
 from switchboard.doctor.loaders.python_scan import scan_python_file
@@ -17,6 +17,7 @@ from switchboard.doctor.loaders.web_scan import (
     scan_web_file,
 )
 from switchboard.doctor.suppressions import inline_ignores
+from switchboard.errors import Problem
 
 __all__ = ["load_export_objects", "load_paths"]
 
@@ -59,7 +60,7 @@ def _load_file(path: Path, explicit: bool) -> Inventory:
             inventory.inline_ignores.extend(inline_ignores(path, path.read_text(encoding="utf-8")))
         return inventory
     except (OSError, UnicodeDecodeError) as error:
-        return Inventory(problems=[Reference(name=f"cannot read: {error}", source=str(path))])
+        return Inventory(problems=[Problem(str(path), message=f"cannot read: {error}")])
 
 
 def _load_by_kind(path: Path, explicit: bool) -> Inventory:
@@ -90,4 +91,4 @@ def _load_by_kind(path: Path, explicit: bool) -> Inventory:
 def _skipped(path: Path, explicit: bool, problem: str) -> Inventory:
     if not explicit:
         return Inventory()
-    return Inventory(problems=[Reference(name=problem, source=f"{path}:1")])
+    return Inventory(problems=[Problem(str(path), 1, message=problem)])

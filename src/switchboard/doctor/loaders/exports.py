@@ -21,9 +21,9 @@ from switchboard.doctor.inventory import (
     InboundTrunk,
     Inventory,
     OutboundTrunk,
-    Reference,
     RoomConfig,
 )
+from switchboard.errors import Problem
 
 # Keys whose values are user data maps: their keys must keep their spelling.
 _USER_MAPS = frozenset({"headers", "headers_to_attributes", "attributes_to_headers", "attributes"})
@@ -49,7 +49,7 @@ def load_export_file(path: Path, *, explicit: bool = True) -> Inventory:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         problem = f"not valid JSON ({error.msg} at line {error.lineno})"
-        return Inventory(problems=[Reference(name=problem, source=f"{path}:{error.lineno}")])
+        return Inventory(problems=[Problem(str(path), error.lineno, message=problem)])
     lines = _object_lines(text)
     inventory = load_export_objects(
         ((obj, f"{path}:{lines.get(index, 1)}") for index, obj in enumerate(_objects(data))),
@@ -60,7 +60,7 @@ def load_export_file(path: Path, *, explicit: bool = True) -> Inventory:
     )
     if explicit and nothing:
         problem = "no SIP trunk or dispatch rule recognised in this JSON file"
-        inventory.problems.append(Reference(name=problem, source=f"{path}:1"))
+        inventory.problems.append(Problem(str(path), 1, message=problem))
     return inventory
 
 

@@ -35,6 +35,7 @@ from switchboard.doctor.loaders.python_ast import (
     text,
 )
 from switchboard.doctor.loaders.python_flow import FlowScanner
+from switchboard.errors import Problem
 
 __all__ = [
     "DYNAMIC_AGENT",
@@ -69,7 +70,7 @@ def scan_python_file(path: Path) -> Inventory:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as error:
         problem = f"Python syntax error: {error.msg}"
-        return Inventory(problems=[Reference(name=problem, source=f"{path}:{error.lineno or 1}")])
+        return Inventory(problems=[Problem(str(path), error.lineno or 1, message=problem)])
     return _Scanner(path, tree).scan()
 
 
