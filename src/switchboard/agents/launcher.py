@@ -18,10 +18,12 @@ from switchboard.agents.config import (
 )
 from switchboard.agents.server import WorkerSettings
 from switchboard.errors import ConfigError
+from switchboard.rules.admission_models import DEFAULT_HOLD_AGENT
 
 AGENTS: dict[str, tuple[str, int]] = {
     "qualifier": ("switchboard.agents.qualifier", 8081),
     "outbound-caller": ("switchboard.agents.outbound_caller", 8082),
+    "hold": ("switchboard.agents.hold_agent", 8083),
 }
 """Bundled agent → (module with ``build_server``, default health-check port)."""
 HELP_FLAGS = ("-h", "--help")
@@ -34,7 +36,8 @@ def overview() -> str:
         f"usage: switchboard agent {{{','.join(AGENTS)}}} [options]\n\n"
         "Run one of the bundled agents as a named livekit-agents worker (explicit dispatch).\n"
         "Each registers under the name in the agents config (qualifier.name,\n"
-        "outbound_caller.name; defaults 'qualifier', 'outbound-caller') or --agent-name.\n\n"
+        "outbound_caller.name; defaults 'qualifier', 'outbound-caller') or --agent-name;\n"
+        "the hold agent (queued callers) as 'hold', the rules' queue.hold_agent default.\n\n"
         + "\n".join(f"  switchboard agent {agent} --help" for agent in AGENTS)
         + "\n      its options (--config, --agent-name, --url, --http-port, ...)"
     )
@@ -42,6 +45,8 @@ def overview() -> str:
 
 def configured_name(agent: str, config: AgentsConfig) -> str:
     """The agent_name ``agent`` registers under when no --agent-name is given."""
+    if agent == "hold":
+        return DEFAULT_HOLD_AGENT
     return config.qualifier.name if agent == "qualifier" else config.outbound_caller.name
 
 
@@ -162,6 +167,8 @@ def agent_name_for(agent: str, config: AgentsConfig, override: str | None) -> st
 
 
 def _config_key(agent: str) -> str:
+    if agent == "hold":
+        return "queue.hold_agent in the rules"
     return "qualifier.name" if agent == "qualifier" else "outbound_caller.name"
 
 

@@ -136,6 +136,13 @@ class LiveKitClient:
             ),
         )
 
+    async def send_data(self, room: str, data: bytes, topic: str) -> None:
+        """Send a reliable data packet to every participant of ``room`` on ``topic``."""
+        request = api.SendDataRequest(
+            room=room, data=data, kind=api.DataPacket.Kind.RELIABLE, topic=topic
+        )
+        await self.call(f"SendData to {room!r}", self._api.room.send_data(request))
+
     async def ping(self) -> None:
         """Raise ``LiveKitError`` unless the API answers an authenticated request."""
         await self.call(

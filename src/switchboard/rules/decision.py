@@ -109,6 +109,10 @@ class Decision:
         when it is not limited)."""
         if self.admission is None:
             return self
+        return self.admitted_as(self.admission.admit(serving, waiting))
+
+    def admitted_as(self, result: AdmissionResult) -> Decision:
+        """This decision with what admission made of the caller (the store's answer)."""
         return Decision(
             event=self.event,
             now=self.now,
@@ -117,7 +121,7 @@ class Decision:
             errors=self.errors,
             tracer=self._tracer,
             admission=self.admission,
-            admitted=self.admission.admit(serving, waiting),
+            admitted=result,
         )
 
     @property

@@ -11,10 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from switchboard.rules.admission_models import HoldAudio
+from switchboard.rules.admission_models import HoldAudio, QueuePolicy
 
 QUEUE_TOPIC: Final = "switchboard.queue"
 """The data-packet topic of queue updates to the hold agent."""
+POSITION_ATTRIBUTE: Final = "switchboard.queue.position"
+"""The hold agent's participant attribute: the place in line it last announced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,20 @@ class HoldNotice:
     announce_every_seconds: int = 30
     serving_agents: tuple[str, ...] = field(default_factory=tuple)
     hang_up_message: str = ""
+
+    @classmethod
+    def for_caller(
+        cls, policy: QueuePolicy, serving_agents: tuple[str, ...], position: int, bye: str = ""
+    ) -> HoldNotice:
+        """The notice for a caller waiting under ``policy`` at ``position`` (or, with ``bye``,
+        about to be hung up with that message)."""
+        return cls(
+            position=position,
+            hold_audio=policy.hold_audio,
+            announce_every_seconds=policy.announce_every_seconds,
+            serving_agents=serving_agents,
+            hang_up_message=bye,
+        )
 
     def to_json(self) -> str:
         """Compact JSON (the job metadata, a data packet's payload)."""

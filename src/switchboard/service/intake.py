@@ -19,6 +19,7 @@ from google.protobuf.json_format import ParseError
 from livekit import api
 
 from switchboard.rules import EVENT_TYPES, RoomEvent, RulesHolder
+from switchboard.service.caller_queue import CallerQueue
 from switchboard.service.decide import decide
 from switchboard.service.group_commit import GroupCommit
 from switchboard.store import NewFact, NewWebhook, Store
@@ -66,8 +67,10 @@ class WebhookIntake:
         api_secret: str,
         on_enqueued: Callable[[], Awaitable[None]],
         on_step: OnEnd | None = None,
+        callers: CallerQueue | None = None,
     ) -> None:
         self._writer = GroupCommit(store)
+        self._callers = callers
         self._rules = rules
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self._on_enqueued = on_enqueued
@@ -131,12 +134,29 @@ class WebhookIntake:
             recorded = await self._writer.record(webhook)
         if not recorded:
             logger.info("webhook duplicate id=%s event=%s room=%s", event.id, kind, room)
+            if self._callers is not None:
+                # A retry after a failed admission or release finishes it (both idempotent).
+                retried = 0
+                if decision is not None and decision.admission is not None:
+                    retried += (await self._callers.admit(event, decision))[1]
+                if kind in FACT_EVENTS:
+                    retried += await self._callers.release(event)
+                if retried:
+                    await self._on_enqueued()
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
         self._trace_event(event)
         detail: dict[str, Any] = {"id": event.id, "room": room}
         enqueued = 0
-        if decision is not None:
+        if decision is not None and decision.admission is not None and self._callers is not None:
+            decision, enqueued = await self._callers.admit(event, decision)
+            detail |= {"kind": str(decision.kind)}
+            if decision.admitted is not None and decision.admitted.position:
+                detail |= {"position": decision.admitted.position}
+        elif decision is not None:
             enqueued = len(decision.dispatches)
+        if self._callers is not None and kind in FACT_EVENTS:
+            enqueued += await self._callers.release(event)
+        if decision is not None:
             detail |= {"rule": decision.rule_id, "dispatch": decision.agent_names}
             logger.info(
                 "webhook id=%s event=%s room=%s rule=%s dispatch=%s",

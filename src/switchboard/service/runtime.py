@@ -16,6 +16,7 @@ import socket
 
 from switchboard.livekit import LiveKitClient
 from switchboard.rules import ReloadResult, RulesError, RulesHolder
+from switchboard.service.caller_queue import CallerQueue
 from switchboard.service.dispatcher import Dispatcher
 from switchboard.service.intake import WebhookIntake
 from switchboard.service.metrics import ServiceMetrics
@@ -45,6 +46,7 @@ class ServiceRuntime:
         self._dispatcher: Dispatcher | None = None
         self._reconciler: Reconciler | None = None
         self._intake: WebhookIntake | None = None
+        self._callers: CallerQueue | None = None
 
     @property
     def started(self) -> bool:
@@ -69,6 +71,7 @@ class ServiceRuntime:
             self._store, self._client, self._rules = store, client, rules
             self._dispatcher = Dispatcher(store, client, settings, self.metrics, self.worker_id)
             self._reconciler = Reconciler(store, client, rules, settings, self.metrics)
+            self._callers = CallerQueue(store, client, self._dispatcher.wake)
             self._intake = WebhookIntake(
                 store,
                 rules,
@@ -76,9 +79,11 @@ class ServiceRuntime:
                 settings.livekit_api_secret.get_secret_value(),
                 self._after_enqueue,
                 on_step=self.metrics.observe_step,
+                callers=self._callers,
             )
             if settings.mode == "server":
                 self._spawn(self._dispatcher.run(), "dispatcher")
+                self._spawn(self._callers.run(), "caller-queue")
                 if settings.reconcile_interval > 0:
                     self._spawn(self._reconcile_loop(), "reconciler")
                 self._spawn(rules.watch(RULES_CHECK_SECONDS, _log_reload), "rules-watch")
@@ -107,6 +112,7 @@ class ServiceRuntime:
                 await self._store.close()
             self._store = self._client = self._rules = None
             self._dispatcher = self._reconciler = None
+            self._callers = None
             self._intake = None
 
     def _spawn(self, coroutine: object, name: str) -> None:
@@ -151,6 +157,12 @@ class ServiceRuntime:
         """The reconciler."""
         assert self._reconciler is not None, "ServiceRuntime.start() first"
         return self._reconciler
+
+    @property
+    def callers(self) -> CallerQueue:
+        """The caller queue (admission control)."""
+        assert self._callers is not None, "ServiceRuntime.start() first"
+        return self._callers
 
     @property
     def intake(self) -> WebhookIntake:

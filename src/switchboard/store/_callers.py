@@ -261,13 +261,8 @@ async def of_rooms(connection: AsyncConnection, room_names: Iterable[str]) -> li
 def hold_notice(caller: QueuedCaller, position: int, hang_up_message: str = "") -> HoldNotice:
     """What the hold agent is told about ``caller``."""
     policy = QueuePolicy.model_validate(caller.policy)
-    return HoldNotice(
-        position=position,
-        hold_audio=policy.hold_audio,
-        announce_every_seconds=policy.announce_every_seconds,
-        serving_agents=tuple(d.agent_name for d in caller.dispatches),
-        hang_up_message=hang_up_message,
-    )
+    agents = tuple(d.agent_name for d in caller.dispatches)
+    return HoldNotice.for_caller(policy, agents, position, hang_up_message)
 
 
 async def _overflow(

@@ -102,7 +102,7 @@ def test_agent_option_is_in_each_agents_help() -> None:
 def test_help_instead_of_an_agent_prints_the_overview(capsys: pytest.CaptureFixture[str]) -> None:
     run("--help")
     out = capsys.readouterr().out
-    assert out.startswith("usage: switchboard agent {qualifier,outbound-caller}")
+    assert out.startswith("usage: switchboard agent {qualifier,outbound-caller,hold}")
     assert "--agent-name" in out
 
 
@@ -113,5 +113,5 @@ def test_switchboard_agent_help_lists_the_agents() -> None:
 
     result = CliRunner().invoke(app, ["agent", "--help"])
     assert result.exit_code == 0, result.output
-    assert "usage: switchboard agent {qualifier,outbound-caller}" in result.output
+    assert "usage: switchboard agent {qualifier,outbound-caller,hold}" in result.output
     assert "unknown agent" not in result.output
