@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from switchboard.stack.config import free_port
+from switchboard.stack.config import free_port, free_ports
 from switchboard.stack.process import ManagedProcess
 from tests.support.dtmf_pcap import SIP_TESTER, shifted_presses
 from tests.support.tone_pcap import tone_blocks
@@ -95,27 +94,14 @@ def _start(
 
 
 def free_media_port(host: str) -> int:
-    """An even UDP port on ``host`` free together with port + 2.
+    """An even UDP port free together with the three above it.
 
     sipp binds audio at ``-mp`` and video two above, and silently moves both up when either is
-    taken, which would leave a capture listening on the wrong port.
+    taken, which would leave a capture listening on the wrong port. The ports come from below the
+    kernel's ephemeral range (``free_ports``), where no client socket takes them meanwhile.
     """
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((host, 0))
-            port: int = probe.getsockname()[1] & ~1
-        if port > 1024 and all(_udp_free(host, p) for p in (port, port + 1, port + 2, port + 3)):
-            return port
-    raise RuntimeError(f"no free pair of UDP media ports on {host}")
-
-
-def _udp_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+    start = free_ports(5)
+    return start + start % 2
 
 
 def start_uas(workdir: Path, host: str, code: int, reason: str = "OK", *, port: int = 0) -> Sipp:
