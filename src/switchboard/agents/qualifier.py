@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 
 from livekit import api, rtc
@@ -75,7 +76,10 @@ async def entrypoint(ctx: JobContext) -> None:
     await ctx.connect()
     await publisher.publish({attr.AGENT: name, attr.STATE: "waiting"})
     caller = await ctx.wait_for_participant()
-    logger.info("caller joined", extra={"room": ctx.room.name, "caller": caller.identity})
+    logger.info(
+        "caller joined",
+        extra={"room": ctx.room.name, "caller": caller.identity, "pid": os.getpid()},
+    )  # the pid: which job process holds this call, for operators (and the crash tests)
     call = QualifierCall(ctx, config, publisher, caller)
     await call.run()
 

@@ -13,6 +13,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess,
 
 from switchboard.agents import attributes
 from switchboard.agents.config import CONFIG_ENV_VAR, AgentsConfig, load_config
+from switchboard.agents.evict import evict_dead_jobs
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -60,6 +61,7 @@ def build_agent_server(
         options["num_idle_processes"] = settings.num_idle_processes
     server = AgentServer(**options)  # type: ignore[arg-type]
     server.rtc_session(entrypoint, agent_name=agent_name, on_request=_Acceptor(agent_name))
+    evict_dead_jobs(server)
     return server
 
 

@@ -6,6 +6,11 @@ decides a synthetic ``room_started`` per room and, when some rule may act on joi
 enqueues the agents that have neither a dispatch on the server nor a job in the store; the
 dispatcher then repairs them. Events recorded but never decided (the process stopped between
 the two) are decided too.
+
+The watch pass (``watch_once``, every ``watchdog_interval`` when ``watchdog_seconds`` is set)
+is the other half: a dispatch that is listed does not mean an agent is there (a job process
+that died leaves its dispatch listed), so it looks at who is in each room and lets the watchdog
+(watchdog.py) judge a caller left alone.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from switchboard.livekit import LiveKitClient, LiveKitError, RoomState, ServerDispatch
+from switchboard.livekit import (
+    LiveKitClient,
+    LiveKitError,
+    ParticipantState,
+    RoomState,
+    ServerDispatch,
+)
 from switchboard.rules import (
     DISPATCH_EVENT_TYPES,
     AgentDispatch,
@@ -28,6 +39,15 @@ from switchboard.rules import (
 )
 from switchboard.service.decide import decide_and_record
 from switchboard.service.metrics import ServiceMetrics
+from switchboard.service.watchdog import (
+    RoomWatch,
+    Verdict,
+    WatchdogAction,
+    WatchdogPolicy,
+    after_action,
+    judge,
+    observe,
+)
 from switchboard.settings import Settings
 from switchboard.store import Job, Store, StoreError
 
@@ -62,6 +82,13 @@ class Reconciler:
         self._rules = rules
         self._settings = settings
         self._metrics = metrics
+        self._watches: dict[str, RoomWatch] = {}
+        self._policy = WatchdogPolicy(
+            seconds=settings.watchdog_seconds,
+            join_seconds=settings.watchdog_join_seconds,
+            max_recoveries=settings.watchdog_max_recoveries,
+            overflow_agent=settings.watchdog_overflow_agent,
+        )
 
     async def run(self, on_repair: asyncio.Event | None = None) -> None:
         """Reconcile every ``reconcile_interval`` seconds until cancelled."""
@@ -142,10 +169,85 @@ class Reconciler:
             logger.info("reconcile room=%s rules=%s enqueued=%s", room.name, rules, enqueued)
         return enqueued
 
-    async def _wanted(self, room: RoomState) -> dict[str, tuple[AgentDispatch, Decision]]:
+    async def run_watchdog(self) -> None:
+        """Run the watch pass every ``watchdog_interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._settings.watchdog_interval)
+            try:
+                await self.watch_once()
+            except (LiveKitError, StoreError) as exc:
+                logger.warning("watchdog: skipped this pass: %s", exc)
+            except Exception:
+                logger.exception("watchdog: unexpected error; the loop keeps running")
+
+    async def watch_once(self, now: float | None = None) -> dict[str, Verdict]:
+        """Judge every room with somebody in it; returns the rooms acted on, with the verdict.
+        ``now``: monotonic seconds (the watchdog's clock)."""
+        now = time.monotonic() if now is None else now
+        rooms = [room for room in await self._client.list_rooms() if room.num_participants]
+        open_sids = {room.sid for room in rooms}
+        self._watches = {sid: w for sid, w in self._watches.items() if sid in open_sids}
+        acted = {}
+        for room in rooms:
+            try:
+                verdict = await self._watch_room(room, now)
+            except LiveKitError as exc:
+                # A room that closes mid-pass fails its calls; the next pass will not list it.
+                logger.info("watchdog room=%s skipped: %s", room.name, exc)
+                continue
+            if verdict.action not in (WatchdogAction.NOTHING, WatchdogAction.WAIT):
+                acted[room.name] = verdict
+        return acted
+
+    async def _watch_room(self, room: RoomState, now: float) -> Verdict:
+        participants = await self._client.list_participants(room.name)
+        watch, caller = observe(self._watches.get(room.sid, RoomWatch()), participants, now)
+        self._watches[room.sid] = watch
+        if caller is None:
+            return Verdict(WatchdogAction.NOTHING)
+        wanted = await self._wanted(room, participants)
+        if not wanted:
+            return Verdict(WatchdogAction.NOTHING)
+        recoveries = await self._store.recoveries(room.name, room.sid)
+        verdict = judge(watch, caller, recoveries, now, self._policy)
+        if verdict.action in (WatchdogAction.NOTHING, WatchdogAction.WAIT):
+            return verdict
+        self._watches[room.sid] = after_action(watch, now)
+        if verdict.action is WatchdogAction.REDISPATCH:
+            agents = {agent: dispatch.metadata for agent, (dispatch, _) in wanted.items()}
+        elif verdict.action is WatchdogAction.OVERFLOW_AGENT:
+            agents = {self._policy.overflow_agent: ""}
+        else:
+            agents = {}
+        detail = {"caller": caller, "agents": sorted(agents), "reason": verdict.reason}
+        claimed = await self._store.claim_recovery(
+            room.name, room.sid, verdict.recovery, verdict.action.value, detail
+        )
+        if not claimed:  # another replica took this recovery; its outcome is awaited
+            return Verdict(WatchdogAction.NOTHING, caller)
+        if verdict.action is WatchdogAction.HANG_UP:
+            await self._client.remove_participant(room.name, caller)
+        for agent, metadata in agents.items():
+            await self._client.create_dispatch(room.name, agent, metadata)
+        self._metrics.recoveries.labels(action=verdict.action.value).inc()
+        logger.info(
+            "watchdog room=%s caller=%s action=%s recovery=%d agents=%s reason=%s",
+            room.name,
+            caller,
+            verdict.action.value,
+            verdict.recovery,
+            sorted(agents),
+            verdict.reason,
+        )
+        return verdict
+
+    async def _wanted(
+        self, room: RoomState, participants: list[ParticipantState] | None = None
+    ) -> dict[str, tuple[AgentDispatch, Decision]]:
         """Each agent the rules want in ``room``, with the decision that wants it: the room's
         ``room_started`` and, when a rule may act on joins, each participant's
-        ``participant_joined`` (the same decisions the lost webhooks would have got)."""
+        ``participant_joined`` (the same decisions the lost webhooks would have got);
+        ``participants`` as just listed, else listed here."""
         events = [
             {
                 "event": "room_started",
@@ -155,6 +257,8 @@ class Reconciler:
             }
         ]
         if self._rules.rules.may_dispatch_on("participant_joined"):
+            if participants is None:
+                participants = await self._client.list_participants(room.name)
             events += [
                 {
                     "event": "participant_joined",
@@ -163,7 +267,7 @@ class Reconciler:
                     "room": room.to_webhook_room(),
                     "participant": participant.to_webhook_participant(),
                 }
-                for participant in await self._client.list_participants(room.name)
+                for participant in participants
             ]
         wanted: dict[str, tuple[AgentDispatch, Decision]] = {}
         for body in events:

@@ -86,6 +86,8 @@ class ServiceRuntime:
                 self._spawn(self._callers.run(), "caller-queue")
                 if settings.reconcile_interval > 0:
                     self._spawn(self._reconcile_loop(), "reconciler")
+                if settings.watchdog_seconds > 0:
+                    self._spawn(self._reconciler.run_watchdog(), "watchdog")
                 self._spawn(rules.watch(RULES_CHECK_SECONDS, _log_reload), "rules-watch")
             logger.info(
                 "service started mode=%s worker=%s rules=%s (%d rules) store=%s livekit=%s",

@@ -148,3 +148,17 @@ caller_queue = Table(
     Index(None, "limit_key", "status", "caller_id"),
     Index(None, "status", "deadline_at"),
 )
+
+recoveries = Table(
+    "recoveries",
+    metadata,
+    Column("recovery_id", Identifier, primary_key=True, autoincrement=True),
+    Column("room_name", String(256), nullable=False),
+    Column("room_sid", String(64), nullable=False),
+    Column("recovery", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", JSONDocument, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("room_name", "room_sid", "recovery"),
+)
+"""The watchdog's recoveries of stranded callers: one row per room session and recovery number."""

@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchboard.rules.admission import Admission
-from switchboard.store import _callers, _events, _facts, _intake, _jobs, _queue
+from switchboard.store import _callers, _events, _facts, _intake, _jobs, _queue, _recoveries
 from switchboard.store._callers import Admitted
 from switchboard.store._clock import Clock, require_aware, utc_now
 from switchboard.store._engine import create_engine, failure_reason
@@ -421,10 +421,43 @@ class Store:
         async with self._transaction() as connection:
             return await _callers.active(connection)
 
+    async def recent_callers(self, limit: int = 200) -> list[QueuedCaller]:
+        """The most recent callers under a limit, in any status, oldest first."""
+        async with self._transaction() as connection:
+            return await _callers.history(connection, limit)
+
     async def callers_of_rooms(self, room_names: Iterable[str]) -> list[QueuedCaller]:
         """Every caller-queue record of these rooms, oldest first."""
         async with self._transaction() as connection:
             return await _callers.of_rooms(connection, room_names)
+
+    # Recoveries of stranded callers
+
+    async def claim_recovery(
+        self,
+        room_name: str,
+        room_sid: str,
+        recovery: int,
+        action: str,
+        detail: Mapping[str, Any],
+    ) -> bool:
+        """Claim recovery number ``recovery`` of a room session, with a ``caller_stranded``
+        room fact; False when it was claimed already (by this or another replica)."""
+        async with self._transaction() as connection:
+            return await _recoveries.claim(
+                connection,
+                room_name=room_name,
+                room_sid=room_sid,
+                recovery=recovery,
+                action=action,
+                detail=detail,
+                at=self._clock(),
+            )
+
+    async def recoveries(self, room_name: str, room_sid: str) -> int:
+        """How many recoveries of this room session were claimed (the highest number)."""
+        async with self._transaction() as connection:
+            return await _recoveries.count(connection, room_name, room_sid)
 
     # Audit
 

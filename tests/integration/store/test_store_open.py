@@ -28,7 +28,7 @@ from tests.integration.store.pg_server import PostgresServer
 
 TABLES = {
     *("events", "decisions", "dispatch_jobs", "dispatch_attempts", "room_facts"),
-    "caller_queue",
+    *("caller_queue", "recoveries"),
 }
 
 
