@@ -1,13 +1,20 @@
-"""The ``switchboard`` command: one entry point, each capability a sub-command."""
+"""The ``switchboard`` command: one entry point, each capability a sub-command.
+
+Every command ends the same way on an error: ``switchboard.cli_errors.reports_errors`` prints a
+``SwitchboardError`` as one line on stderr and exits with its code (docs/cli.md, "Exit codes").
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from switchboard.agent_cli import agent_app
+from switchboard.cli_errors import reports_errors
 from switchboard.doctor.cli import doctor
+from switchboard.errors import MissingExtraError, UsageError
 from switchboard.rules.cli import rules_app, simulate
 from switchboard.stack.cli import stack_app
 from switchboard.trunk_cli import trunk_app
@@ -19,22 +26,11 @@ app = typer.Typer(
 )
 
 
-def missing_extra(command: str, extra: str, missing: ImportError) -> NoReturn:
-    """One line naming the extra ``command`` needs, then exit 2 (its packages are missing)."""
-    if (missing.name or "switchboard").partition(".")[0] == "switchboard":
-        raise missing  # our own module failed to import: a bug, not a missing extra
-    typer.echo(
-        f"error: 'switchboard {command}' needs the {extra} extra ({missing.name} is not "
-        f"installed): pip install 'livekit-switchboard[{extra}]'",
-        err=True,
-    )
-    raise typer.Exit(2)
-
-
 def register_missing(group: typer.Typer, command: str, extra: str, missing: ImportError) -> None:
     """Register ``command`` on an install without ``extra``: whatever its arguments, it fails
-    with ``missing_extra``."""
+    with ``MissingExtraError`` (exit 2)."""
     name = command.rsplit(" ", 1)[-1]
+    error = MissingExtraError.from_import(command, extra, missing)
 
     @group.command(
         name,
@@ -42,57 +38,32 @@ def register_missing(group: typer.Typer, command: str, extra: str, missing: Impo
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
         add_help_option=False,
     )
+    @reports_errors(command)
     def unavailable() -> None:
-        missing_extra(command, extra, missing)
+        raise error
 
 
 app.add_typer(stack_app, name="stack")
 app.add_typer(trunk_app, name="trunk")
+app.add_typer(rules_app, name="rules")
+app.command("simulate")(simulate)
 try:
-    from switchboard.service.cli import apply, explain, serve, token
+    from switchboard.service.cli import explain, serve, token
     from switchboard.service.jobs_cli import jobs_app
 except ImportError as no_service:  # a base install: the service extra is not there
-    for command in ("rules apply", "serve", "explain", "jobs", "token"):
-        register_missing(
-            rules_app if command == "rules apply" else app, command, "service", no_service
-        )
-    app.add_typer(rules_app, name="rules")
-    app.command("simulate")(simulate)
+    for command in ("serve", "explain", "jobs", "token"):
+        register_missing(app, command, "service", no_service)
 else:
-    rules_app.command("apply")(apply)
-    app.add_typer(rules_app, name="rules")
-    app.command("simulate")(simulate)
     app.command("serve")(serve)
     app.command("explain")(explain)
     app.add_typer(jobs_app, name="jobs")
     app.command("token")(token)
 app.command("doctor")(doctor)
-
-
-@app.command(
-    "agent",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def agent(
-    ctx: typer.Context,
-    name: str = typer.Argument(help="qualifier or outbound-caller."),
-) -> None:
-    """Run one of the shipped agents as a named livekit-agents worker (--help for its options)."""
-    from switchboard.errors import SwitchboardError
-
-    try:
-        from switchboard.agents.launcher import run
-    except ImportError as no_agents:
-        missing_extra("agent", "agents", no_agents)
-    try:
-        run(name, list(ctx.args))
-    except SwitchboardError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+app.add_typer(agent_app, name="agent")
 
 
 @app.command("dev")
+@reports_errors("dev")
 def dev(
     remote: Annotated[
         bool,
@@ -130,16 +101,13 @@ def dev(
 ) -> None:
     """Run the whole system locally (stack, dispatcher, agents, console), or with --remote the
     service and console against an existing LiveKit project, until Ctrl-C."""
-    from switchboard.errors import SwitchboardError
-
     try:
         import switchboard.service.app  # noqa: F401  (dev runs `switchboard serve`)
         from switchboard.dev import run_dev, run_remote
     except ImportError as no_service:
-        missing_extra("dev", "service", no_service)
+        raise MissingExtraError.from_import("dev", "service", no_service) from None
     if agent and not remote:
-        typer.echo("error: --agent needs --remote (make dev runs the shipped agents)", err=True)
-        raise typer.Exit(2)
+        raise UsageError("--agent needs --remote (make dev runs the shipped agents)")
     try:
         if remote:
             run_remote(
@@ -151,14 +119,12 @@ def dev(
             )
         else:
             run_dev(departure_timeout=departure_timeout, empty_timeout=empty_timeout)
-    except SwitchboardError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     except KeyboardInterrupt:  # during start-up: what was started is already stopped
         raise typer.Exit(130) from None
 
 
 @app.command("call")
+@reports_errors("call")
 def call(
     number: Annotated[str, typer.Argument(help="The number to call, e.g. +19497710000.")],
     sip_address: Annotated[
@@ -183,21 +149,14 @@ def call(
     """
     import secrets
 
-    from switchboard.errors import SwitchboardError
-
     if audio not in ("none", "alsa", "pulse"):
-        typer.echo(f"error: --audio {audio!r}: choose none, alsa or pulse", err=True)
-        raise typer.Exit(2)
+        raise UsageError(f"--audio {audio!r}: choose none, alsa or pulse")
     try:
         from switchboard.call import CallRequest, place_call
         from switchboard.settings import load_settings
     except ImportError as no_service:
-        missing_extra("call", "service", no_service)
-    try:
-        settings = load_settings()
-    except SwitchboardError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise MissingExtraError.from_import("call", "service", no_service) from None
+    settings = load_settings()
     # A fresh caller number by default, so the call is easy to tell apart in the console.
     caller = caller or f"+1555{secrets.randbelow(10**7):07d}"
     request = CallRequest(number=number, sip_address=sip_address, caller=caller, audio=audio)

@@ -37,6 +37,10 @@ class StackError(SwitchboardError):
     """The local LiveKit stack could not be installed, started or reached."""
 
 
+class InputError(SwitchboardError):
+    """A file or value a command was given cannot be read (an event file, a time)."""
+
+
 class UsageError(SwitchboardError):
     """The command line asks for something the command cannot do; the message says what can."""
 
@@ -51,6 +55,14 @@ class MissingExtraError(UsageError):
             f"'switchboard {command}' needs the {extra} extra ({missing} is not installed): "
             f"pip install 'livekit-switchboard[{extra}]'"
         )
+
+    @classmethod
+    def from_import(cls, command: str, extra: str, error: ImportError) -> MissingExtraError:
+        """The error for ``command`` when an import of ``extra``'s packages failed; an import
+        of our own modules that failed is a bug, so that ``ImportError`` is raised again."""
+        if (error.name or "switchboard").partition(".")[0] == "switchboard":
+            raise error
+        return cls(command, extra, str(error.name))
 
 
 @dataclass(frozen=True, slots=True)

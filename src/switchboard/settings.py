@@ -143,8 +143,8 @@ class Settings(BaseSettings):
             self.livekit_url and self.livekit_api_key and self.livekit_api_secret.get_secret_value()
         )
 
-    def require_livekit(self) -> None:
-        """Raise ``ConfigError`` naming each missing ``LIVEKIT_*`` variable."""
+    def require_livekit(self, needed_by: str = "the service") -> None:
+        """Raise ``ConfigError`` naming each missing ``LIVEKIT_*`` variable (and who needs it)."""
         missing = [
             name
             for name, value in (
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
         ]
         if missing:
             raise ConfigError(
-                f"{', '.join(missing)} not set: the service needs LIVEKIT_URL, LIVEKIT_API_KEY "
+                f"{', '.join(missing)} not set: {needed_by} needs LIVEKIT_URL, LIVEKIT_API_KEY "
                 "and LIVEKIT_API_SECRET (the server's URL and an API key pair from its keys:)"
             )
 

@@ -7,11 +7,12 @@ prints only the new trunk's ID on stdout, so ``ID=$(switchboard trunk create ...
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from switchboard.errors import SwitchboardError
+from switchboard.cli_errors import reports_errors
+from switchboard.errors import UsageError
 from switchboard.livekit.client import LiveKitClient
 from switchboard.livekit.trunks import (
     Trunk,
@@ -30,6 +31,7 @@ trunk_app = typer.Typer(
 
 
 @trunk_app.command("create")
+@reports_errors("trunk")
 def create(
     inbound: Annotated[
         list[str] | None,
@@ -57,16 +59,13 @@ def create(
 ) -> None:
     """Create one SIP trunk; prints its ID (ST_...) on stdout, what it made on stderr."""
     if bool(inbound) == bool(outbound):
-        _fail("give exactly one of --inbound NUMBER or --outbound HOST[:PORT]")
+        raise UsageError("give exactly one of --inbound NUMBER or --outbound HOST[:PORT]")
     if inbound and number:
-        _fail("--number is for --outbound (an inbound trunk's numbers are --inbound)")
-    try:
-        for each in [*(inbound or []), *(number or [])]:
-            check_number(each)
-        if outbound:
-            check_address(outbound)
-    except SwitchboardError as exc:
-        _fail(str(exc))
+        raise UsageError("--number is for --outbound (an inbound trunk's numbers are --inbound)")
+    for each in [*(inbound or []), *(number or [])]:
+        check_number(each)
+    if outbound:
+        check_address(outbound)
     settings = _settings()
 
     async def run() -> Trunk:
@@ -75,15 +74,13 @@ def create(
                 return await create_inbound_trunk(client, name or "inbound", inbound)
             return await create_outbound_trunk(client, name or "outbound", outbound, number or [])
 
-    try:
-        trunk = asyncio.run(run())
-    except SwitchboardError as exc:
-        _fail(str(exc))
+    trunk = asyncio.run(run())
     typer.echo(f"created {trunk.line()}", err=True)
     typer.echo(trunk.trunk_id)
 
 
 @trunk_app.command("list")
+@reports_errors("trunk")
 def list_() -> None:
     """Every SIP trunk of the server: ID, direction, name, numbers, address."""
     settings = _settings()
@@ -92,10 +89,7 @@ def list_() -> None:
         async with _client(settings) as client:
             return await list_trunks(client)
 
-    try:
-        trunks = asyncio.run(run())
-    except SwitchboardError as exc:
-        _fail(str(exc))
+    trunks = asyncio.run(run())
     for trunk in trunks:
         typer.echo(trunk.line())
     if not trunks:
@@ -103,19 +97,11 @@ def list_() -> None:
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-        settings.require_livekit()
-    except SwitchboardError as exc:
-        _fail(str(exc))
+    settings = load_settings()
+    settings.require_livekit()
     return settings
 
 
 def _client(settings: Settings) -> LiveKitClient:
     secret = settings.livekit_api_secret.get_secret_value()
     return LiveKitClient(settings.livekit_url, settings.livekit_api_key, secret)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)

@@ -1,12 +1,15 @@
-"""docs/cli.md lists every ``switchboard`` command and every option, as the typer app has them.
+"""docs/cli.md lists every ``switchboard`` command and every option, as the typer app has them,
+and the exit codes, as ``switchboard.cli_errors`` gives them.
 
 The reference is generated from the app: ``.venv/bin/python tests/unit/test_cli_docs.py`` rewrites
 docs/cli.md. The tests fail when a command or an option is missing from it (or the doc lists one
-the app no longer has), and say exactly what to add or remove.
+the app no longer has), or when the exit-code table differs from the code, and say exactly what
+to add or remove.
 """
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 import sys
@@ -17,7 +20,10 @@ from typing import Any
 import pytest
 import typer.main
 
+from switchboard.agent_cli import AgentCommand
+from switchboard.agents import launcher
 from switchboard.cli import app
+from switchboard.cli_errors import FAILED_EXIT_CODES, MEANINGS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 REGENERATE = ".venv/bin/python tests/unit/test_cli_docs.py"
@@ -34,6 +40,9 @@ class Command:
 
     def options(self) -> list[str]:
         """Each option's names (``--store``, ``--no-color``) and each argument (``ROOM``)."""
+        if isinstance(self.command, AgentCommand):
+            usage = _agent_parser(self.command.name).format_usage()
+            return sorted(set(re.findall(r"--[\w-]+", usage)))
         names: list[str] = []
         for param in self.command.params:
             if _is_option(param):
@@ -52,6 +61,9 @@ class Command:
         rows = [_row(param) for param in self.command.params if _documented(param)]
         if rows:
             lines += ["| Option | What |", "|---|---|", *rows, ""]
+        if isinstance(self.command, AgentCommand):
+            help_text = _agent_parser(self.command.name).format_help().rstrip()
+            lines += ["```text", help_text, "```", ""]
         return "\n".join(lines)
 
 
@@ -74,6 +86,42 @@ def commands() -> list[Command]:
     return found
 
 
+def _agent_parser(name: str) -> argparse.ArgumentParser:
+    """The launcher's parser for ``name``, its help a fixed 100 columns wide."""
+    parser = launcher.parser(name)
+    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=100)
+    return parser
+
+
+def render_exit_codes() -> str:
+    """The exit-code table, as ``switchboard.cli_errors`` defines it."""
+    rows = [f"| `{int(code)}` | {meaning} |" for code, meaning in MEANINGS.items()]
+    exceptions = [
+        f"| `switchboard {command}` | `{int(code)}` | {why} |"
+        for command, (code, why) in FAILED_EXIT_CODES.items()
+    ]
+    return "\n".join(
+        [
+            "## Exit codes",
+            "",
+            "Every command ends the same way: an error is one `error: ...` line on stderr (the",
+            "problems of a rules file or agents config: one `file:line[:column]: ...` line each,",
+            "then `FILE: N problems`) and the exit code of its kind:",
+            "",
+            "| Code | Meaning |",
+            "|---|---|",
+            *rows,
+            "",
+            "A failure (code 1 above) ends with another code in these commands:",
+            "",
+            "| Command | Code | Why |",
+            "|---|---|---|",
+            *exceptions,
+            "",
+        ]
+    )
+
+
 def render() -> str:
     header = [
         "# Command reference",
@@ -87,6 +135,7 @@ def render() -> str:
         "[dev.md](dev.md) (`dev`, `call`), [doctor.md](doctor.md), [agents.md](agents.md)",
         "(`agent`), [console.md](console.md).",
         "",
+        render_exit_codes(),
         "",
     ]
     return "\n".join(header) + "\n".join(c.render() for c in commands()).rstrip() + "\n"
@@ -146,7 +195,9 @@ def test_every_command_and_option_is_in_docs_cli_md(command: Command) -> None:
         f"docs/cli.md has no section for `{command.path}`: run `{REGENERATE}`, or add\n\n"
         f"{command.render()}"
     )
-    missing = [name for name in command.options() if f"`{name}`" not in section]
+    # an agent's options are its launcher's --help, quoted whole (names without backticks)
+    quoted = "{}" if isinstance(command.command, AgentCommand) else "`{}`"
+    missing = [name for name in command.options() if quoted.format(name) not in section]
     assert not missing, (
         f"docs/cli.md, section `{command.path}`, does not mention "
         f"{', '.join(f'`{m}`' for m in missing)}: run `{REGENERATE}`, or add these rows\n\n"
@@ -155,6 +206,14 @@ def test_every_command_and_option_is_in_docs_cli_md(command: Command) -> None:
             for p in command.command.params
             if _documented(p) and any(f"`{m}`" in _row(p) for m in missing)
         )
+    )
+
+
+def test_the_exit_code_table_is_the_one_the_code_uses() -> None:
+    table = render_exit_codes()
+    assert table in DOC.read_text(), (
+        f"docs/cli.md's exit codes differ from switchboard.cli_errors: run `{REGENERATE}`, or "
+        f"make its '## Exit codes' section\n\n{table}"
     )
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import aiohttp
 import typer
 from livekit import api
 from rich.console import Console
-from rich.text import Text
 
+from switchboard.cli_errors import reports_errors
 from switchboard.doctor.checks import CHECKS, run_checks
 from switchboard.doctor.findings import exit_code
 from switchboard.doctor.inventory import Inventory, Limits
@@ -28,11 +27,17 @@ from switchboard.doctor.suppressions import (
     find_config_files,
     load_config_ignores,
 )
+from switchboard.errors import ExitCode, SwitchboardError, UsageError
+from switchboard.settings import Settings, load_settings
 
-CANNOT_RUN = 3
-_ENVIRONMENT = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+CANNOT_RUN = ExitCode.CANNOT_RUN
 
 
+class DoctorError(SwitchboardError):
+    """The doctor could not run: LiveKit unreachable, or the probe refused (exit 3)."""
+
+
+@reports_errors("doctor")
 def doctor(
     files: Annotated[
         list[Path] | None,
@@ -115,7 +120,7 @@ def doctor(
     (and usage errors), 3 could not run (or --probe refused).
     """
     if not files and not server and not run_probe:
-        raise typer.BadParameter("nothing to check: pass --file PATH, --server or --probe")
+        raise UsageError("nothing to check: pass --file PATH, --server or --probe")
     ignores = _ignores(ignore or [], files or [])
     inventory = load_paths(files or [])
     if server or run_probe:
@@ -147,37 +152,42 @@ def _ignores(options: list[str], files: list[Path]) -> list[Ignore]:
         for config in find_config_files([*files, Path.cwd()]):
             found.append(load_config_ignores(config, known))
     except SuppressionError as error:
-        raise typer.BadParameter(str(error)) from error
+        raise UsageError(str(error)) from None
     return found
 
 
 def _read_live(
     known: Inventory, *, server: bool, run_probe: bool, wait: float, yes: bool
 ) -> Inventory:
-    missing = [name for name in _ENVIRONMENT if not os.environ.get(name)]
-    if missing:
-        _fail(
-            f"{', '.join(missing)} not set: --server and --probe need LIVEKIT_URL, "
-            "LIVEKIT_API_KEY and LIVEKIT_API_SECRET in the environment."
-        )
+    settings = load_settings()
+    settings.require_livekit("doctor --server/--probe")
     try:
-        return asyncio.run(_live(known, server=server, run_probe=run_probe, wait=wait, yes=yes))
+        return asyncio.run(
+            _live(settings, known, server=server, run_probe=run_probe, wait=wait, yes=yes)
+        )
     except (aiohttp.ClientError, TimeoutError, api.TwirpError) as error:
-        _fail(f"cannot reach LiveKit at {os.environ['LIVEKIT_URL']}: {error}")
+        raise DoctorError(f"cannot reach LiveKit at {settings.livekit_url}: {error}") from None
 
 
 async def _live(
-    known: Inventory, *, server: bool, run_probe: bool, wait: float, yes: bool
+    settings: Settings,
+    known: Inventory,
+    *,
+    server: bool,
+    run_probe: bool,
+    wait: float,
+    yes: bool,
 ) -> Inventory:
-    url = os.environ["LIVEKIT_URL"]
-    async with api.LiveKitAPI(url) as lkapi:
+    url = settings.livekit_url
+    secret = settings.livekit_api_secret.get_secret_value()
+    async with api.LiveKitAPI(url, settings.livekit_api_key, secret) as lkapi:
         inventory = await load_from_server(lkapi) if server else Inventory()
         if server:
             inventory.server_url = url
         if run_probe:
             risks = probe_risks(known.merge(inventory), PROBE_METADATA)
             if risks and not yes:
-                _fail(
+                raise DoctorError(
                     "--probe refused: the probe room is created without an agent list, and an "
                     "agent that joins it runs its entrypoint for real:\n  - "
                     + "\n  - ".join(risks)
@@ -186,8 +196,3 @@ async def _live(
                 )
             inventory.probe = await probe(lkapi, wait_seconds=wait)
         return inventory
-
-
-def _fail(message: str) -> NoReturn:
-    Console(stderr=True).print(Text.assemble(("error: ", "bold red"), message))
-    raise typer.Exit(CANNOT_RUN)

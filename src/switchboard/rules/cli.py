@@ -1,26 +1,29 @@
-"""``switchboard rules check FILE`` and ``switchboard simulate RULES EVENT``.
+"""``switchboard rules check FILE``, ``rules apply --sip`` and ``switchboard simulate RULES EVENT``.
 
-The main CLI mounts ``rules_app`` as ``rules`` and ``simulate`` as a top-level command.
+The main CLI mounts ``rules_app`` as ``rules`` and ``simulate`` as a top-level command. ``apply``
+talks to LiveKit, so it imports the LiveKit adapters and the settings when it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from switchboard.cli_errors import reports_errors
+from switchboard.errors import InputError, SwitchboardError
 from switchboard.rules.condition_models import Condition
 from switchboard.rules.engine import CompiledRules
-from switchboard.rules.errors import EventError, RulesError
 from switchboard.rules.event import RoomEvent
 from switchboard.rules.loader import load_rules
 from switchboard.rules.models import Action
 from switchboard.rules.native import compile_native
-from switchboard.rules.sipplan import SipDispatchRule
+from switchboard.rules.sipplan import SipDispatchRule, diff
 
 rules_app = typer.Typer(
     help="Check and explain Switchboard rules files (docs/rules.md has the reference).",
@@ -33,7 +36,18 @@ RulesFileArgument = Annotated[
 ]
 
 
+class NothingToApply(SwitchboardError):
+    """``rules apply`` without ``--sip``: SIP dispatch rules are all it applies (exit 1)."""
+
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="Rules YAML file (default: $SWITCHBOARD_RULES).", dir_okay=False),
+]
+
+
 @rules_app.command("check")
+@reports_errors("rules")
 def check(
     file: RulesFileArgument,
     room_prefix: Annotated[
@@ -52,7 +66,7 @@ def check(
     Example:
       switchboard rules check examples/rules/seed.yaml
     """
-    rules = _load_or_exit(file)
+    rules = load_rules(file)
     report = compile_native(rules, room_prefix=room_prefix)
     native = {rule.rule_id: rule for rule in report.sip_rules}
     reasons = {item.rule_id: item.reason for item in report.webhook_only}
@@ -69,6 +83,7 @@ def check(
         typer.echo(f"warning: {warning}", err=True)
 
 
+@reports_errors("simulate")
 def simulate(
     rules: RulesFileArgument,
     event: Annotated[
@@ -114,20 +129,59 @@ def simulate(
       switchboard simulate rules.yaml event.json --now 2025-06-03T10:00+02:00
       switchboard simulate examples/rules/queue.yaml call.json --serving 3 --waiting 2
     """
-    compiled = _load_or_exit(rules)
+    compiled = load_rules(rules)
     when = _parse_now(now) if now is not None else None
     try:
         text = sys.stdin.read() if event == "-" else Path(event).read_text(encoding="utf-8")
-        room_event = RoomEvent.from_webhook_json(text)
     except OSError as exc:
-        _fail(f"cannot read the event file {event}: {exc.strerror or exc}")
-    except EventError as exc:
-        _fail(str(exc))
+        raise InputError(f"cannot read the event file {event}: {exc.strerror or exc}") from None
+    room_event = RoomEvent.from_webhook_json(text)
     decision = compiled.decide(room_event, when)
     if serving is not None:
         decision = decision.with_admission(serving, waiting)
     output = decision.to_json() | {"explanation": decision.explain()}
     typer.echo(json.dumps(output, indent=2, ensure_ascii=False))
+
+
+@rules_app.command("apply")
+@reports_errors("rules")
+def apply(
+    sip: Annotated[bool, typer.Option("--sip", help="Apply the SIP dispatch rules.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Make the changes (default: dry run).")
+    ] = False,
+    rules: RulesOption = None,
+    room_prefix: Annotated[str, typer.Option(help="Room prefix of the SIP rules.")] = "call",
+) -> None:
+    """Sync the server's switchboard:* SIP dispatch rules with the rules file (dry run).
+
+    Prints the plan (create / update / delete); --yes makes the changes. Rules not named
+    switchboard:* are never touched.
+    """
+    from switchboard.livekit import LiveKitClient, apply_sip_plan, list_sip_dispatch_rules
+    from switchboard.settings import load_settings
+
+    if not sip:
+        raise NothingToApply("nothing to apply: pass --sip")
+    settings = load_settings(rules=rules)
+    compiled = load_rules(settings.require_rules())
+    settings.require_livekit()
+    desired = compile_native(compiled, room_prefix=room_prefix).sip_rules
+    secret = settings.livekit_api_secret.get_secret_value()
+
+    async def run() -> list[str]:
+        async with LiveKitClient(settings.livekit_url, settings.livekit_api_key, secret) as client:
+            plan = diff(desired, await list_sip_dispatch_rules(client))
+            typer.echo(plan.summary())
+            if not yes or plan.is_empty:
+                return []
+            return await apply_sip_plan(client, plan)
+
+    done = asyncio.run(run())
+    if not yes:
+        typer.echo("dry run: pass --yes to apply", err=True)
+    for line in done:
+        typer.echo(line)
 
 
 def lint(rules: CompiledRules) -> list[str]:
@@ -165,22 +219,13 @@ def _matches_everything(when: Condition) -> bool:
     )
 
 
-def _load_or_exit(file: Path) -> CompiledRules:
-    try:
-        return load_rules(file)
-    except RulesError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        count = len(exc.issues)
-        typer.echo(f"{file}: {count} {'problem' if count == 1 else 'problems'}", err=True)
-        raise typer.Exit(1) from None
-
-
 def _parse_now(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"--now {text!r} is not an ISO 8601 time; write e.g. 2025-06-02T10:30:00+02:00")
+        raise InputError(
+            f"--now {text!r} is not an ISO 8601 time; write e.g. 2025-06-02T10:30:00+02:00"
+        ) from None
 
 
 def _agents(action: Action) -> str:
@@ -199,8 +244,3 @@ def _routing(rule: SipDispatchRule) -> str:
         if values
     ]
     return f" ({'; '.join(parts)})" if parts else " (all calls)"
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)

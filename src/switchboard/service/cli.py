@@ -1,27 +1,21 @@
-"""The service commands: serve, explain, token and rules apply (mounted in switchboard.cli)."""
+"""The service commands: serve, explain and token (mounted in switchboard.cli)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from switchboard.errors import SwitchboardError
-from switchboard.livekit import LiveKitClient, apply_sip_plan, join_token, list_sip_dispatch_rules
-from switchboard.rules import (
-    CompiledRules,
-    RulesError,
-    agents_for_join,
-    compile_native,
-    diff,
-    load_rules,
-)
+from switchboard.cli_errors import reports_errors
+from switchboard.errors import ConfigError, SwitchboardError
+from switchboard.livekit import LiveKitClient, join_token
+from switchboard.rules import agents_for_join, load_rules
 from switchboard.service.history import call_history
 from switchboard.settings import Settings, load_settings
-from switchboard.store import Store, StoreError
+from switchboard.store import Store
 from switchboard.tracing import CallTrace
 
 RulesOption = Annotated[
@@ -34,6 +28,7 @@ StoreOption = Annotated[
 ]
 
 
+@reports_errors("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
@@ -57,12 +52,9 @@ def serve(
 
     from switchboard.service.app import create_app
 
-    settings = settings_or_fail(rules=rules, store_url=store)
-    try:
-        settings.require_livekit()
-        settings.require_rules()
-    except SwitchboardError as exc:
-        _fail(str(exc))
+    settings = load_settings(rules=rules, store_url=store)
+    settings.require_livekit()
+    settings.require_rules()
     app = create_app(settings)
     if print_login_link:
         _print_login_link(settings, host, port)
@@ -73,12 +65,15 @@ def _print_login_link(settings: Settings, host: str, port: int) -> None:
     from switchboard.console import _auth
 
     if settings.token_secret is None or not settings.token_secret.get_secret_value():
-        _fail("--print-login-link needs SWITCHBOARD_TOKEN_SECRET (the console is off without it)")
+        raise ConfigError(
+            "--print-login-link needs SWITCHBOARD_TOKEN_SECRET (the console is off without it)"
+        )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     link = _auth.login_link(f"http://{shown}:{port}", _auth.PROCESS_LOGIN_LINKS.issue())
     typer.echo(f"console login link (works once, for 5 minutes): {link}", err=True)
 
 
+@reports_errors("explain")
 def explain(
     room: Annotated[str, typer.Argument(help="The room name.")],
     store: StoreOption = None,
@@ -94,11 +89,8 @@ def explain(
     server's current dispatches and participants. Lines are cut at 100 columns; --timeline
     prints the timeline whole, without the waterfall; --json has the waterfall under "trace".
     """
-    settings = settings_or_fail(store_url=store)
-    try:
-        report, trace = asyncio.run(_explain(settings, room))
-    except (StoreError, SwitchboardError) as exc:
-        _fail(str(exc))
+    settings = load_settings(store_url=store)
+    report, trace = asyncio.run(_explain(settings, room))
     if json_output:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -170,6 +162,7 @@ async def _live(settings: Settings, room: str) -> dict[str, Any]:
     }
 
 
+@reports_errors("token")
 def token(
     room: Annotated[str, typer.Option("--room", help="Room to join.")],
     identity: Annotated[str, typer.Option("--identity", help="Participant identity.")],
@@ -182,10 +175,10 @@ def token(
 
     Needs LIVEKIT_API_KEY and LIVEKIT_API_SECRET. The agent list goes to stderr.
     """
-    settings = settings_or_fail(rules=rules)
-    compiled = _rules(settings)
+    settings = load_settings(rules=rules)
+    compiled = load_rules(settings.require_rules())
     if not (settings.livekit_api_key and settings.livekit_api_secret.get_secret_value()):
-        _fail("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set to sign a token")
+        raise ConfigError("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set to sign a token")
     agents = agents_for_join(compiled, room, room_metadata, identity)
     typer.echo(f"agents: {', '.join(a.agent for a in agents) or 'none'}", err=True)
     typer.echo(
@@ -200,74 +193,9 @@ def token(
     )
 
 
-def apply(
-    sip: Annotated[bool, typer.Option("--sip", help="Apply the SIP dispatch rules.")] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", help="Make the changes (default: dry run).")
-    ] = False,
-    rules: RulesOption = None,
-    room_prefix: Annotated[str, typer.Option(help="Room prefix of the SIP rules.")] = "call",
-) -> None:
-    """Sync the server's switchboard:* SIP dispatch rules with the rules file (dry run).
-
-    Prints the plan (create / update / delete); --yes makes the changes. Rules not named
-    switchboard:* are never touched.
-    """
-    if not sip:
-        _fail("nothing to apply: pass --sip")
-    settings = settings_or_fail(rules=rules)
-    compiled = _rules(settings)
-    try:
-        settings.require_livekit()
-    except SwitchboardError as exc:
-        _fail(str(exc))
-    desired = compile_native(compiled, room_prefix=room_prefix).sip_rules
-
-    async def run() -> list[str]:
-        async with _client(settings) as client:
-            plan = diff(desired, await list_sip_dispatch_rules(client))
-            typer.echo(plan.summary())
-            if not yes or plan.is_empty:
-                return []
-            return await apply_sip_plan(client, plan)
-
-    try:
-        done = asyncio.run(run())
-    except SwitchboardError as exc:
-        _fail(str(exc))
-    if not yes:
-        typer.echo("dry run: pass --yes to apply", err=True)
-    for line in done:
-        typer.echo(line)
-
-
 def _client(settings: Settings) -> LiveKitClient:
     return LiveKitClient(
         settings.livekit_url,
         settings.livekit_api_key,
         settings.livekit_api_secret.get_secret_value(),
     )
-
-
-def settings_or_fail(**overrides: Any) -> Settings:
-    """The settings from the environment and ``overrides``; exit 1 with the error if invalid."""
-    try:
-        return load_settings(**overrides)
-    except SwitchboardError as exc:
-        _fail(str(exc))
-
-
-def _rules(settings: Settings) -> CompiledRules:
-    try:
-        return load_rules(settings.require_rules())
-    except RulesError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(1) from None
-    except SwitchboardError as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)

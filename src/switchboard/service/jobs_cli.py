@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from switchboard.service.cli import StoreOption, settings_or_fail
-from switchboard.store import Job, Store, StoreError
-
-T = TypeVar("T")
+from switchboard.cli_errors import reports_errors
+from switchboard.errors import ExitCode, UsageError
+from switchboard.service.cli import StoreOption
+from switchboard.settings import load_settings
+from switchboard.store import Job, Store
 
 jobs_app = typer.Typer(
     help="Dispatch jobs that gave up (dead letters), and retrying them.", no_args_is_help=True
@@ -20,19 +20,20 @@ jobs_app = typer.Typer(
 
 
 @jobs_app.command("dead")
+@reports_errors("jobs")
 def dead(
     store: StoreOption = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List dead-lettered dispatch jobs with the reason each gave up."""
-    settings = settings_or_fail(store_url=store)
+    settings = load_settings(store_url=store)
 
     async def run() -> list[Job]:
         async with await Store.open(settings.store_url) as opened:
             return await opened.dead_letters(limit)
 
-    jobs = _run_or_fail(run())
+    jobs = asyncio.run(run())
     if json_output:
         typer.echo(json.dumps([_job_json(job) for job in jobs], indent=2, ensure_ascii=False))
         return
@@ -45,6 +46,7 @@ def dead(
 
 
 @jobs_app.command("retry")
+@reports_errors("jobs")
 def retry(
     job_ids: Annotated[
         list[int] | None, typer.Argument(help="Job ids from `switchboard jobs dead`.")
@@ -59,15 +61,14 @@ def retry(
     outcome. The room's timeline records a `revived` fact with the reason the job had died.
     """
     if bool(job_ids) == every:
-        typer.echo("error: name job ids or pass --all (not both)", err=True)
-        raise typer.Exit(2)
-    settings = settings_or_fail(store_url=store)
+        raise UsageError("name job ids or pass --all (not both)")
+    settings = load_settings(store_url=store)
 
     async def run() -> list[Job]:
         async with await Store.open(settings.store_url) as opened:
             return await opened.revive_dead_letters(None if every else job_ids)
 
-    revived = _run_or_fail(run())
+    revived = asyncio.run(run())
     for job in revived:
         typer.echo(f"queued again: job {job.job_id} ({job.agent_name} to {job.room_name})")
     skipped = sorted(set(job_ids or []) - {job.job_id for job in revived})
@@ -76,15 +77,7 @@ def retry(
     if not revived:
         typer.echo("nothing to retry")
     if skipped:
-        raise typer.Exit(1)
-
-
-def _run_or_fail(work: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(work)
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _job_json(job: Job) -> dict[str, object]:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from switchboard.errors import StackError
+from switchboard.cli_errors import reports_errors
+from switchboard.errors import ExitCode, StackError
 from switchboard.stack.config import MAX_NODES, StackConfig
 from switchboard.stack.install import ensure_installed
 from switchboard.stack.stack import Stack, read_status, stacks_root, stop_detached
@@ -25,6 +26,7 @@ def _progress(message: str) -> None:
 
 
 @stack_app.command("install")
+@reports_errors("stack")
 def install(
     no_sip: Annotated[bool, typer.Option("--no-sip", help="Skip building livekit-sip.")] = False,
     no_jaeger: Annotated[
@@ -33,13 +35,11 @@ def install(
 ) -> None:
     """Install Debian packages and build the pinned LiveKit binaries and Jaeger (idempotent,
     cached)."""
-    try:
-        ensure_installed(_progress, with_sip=not no_sip, with_jaeger=not no_jaeger)
-    except StackError as exc:
-        _fail(exc)
+    ensure_installed(_progress, with_sip=not no_sip, with_jaeger=not no_jaeger)
 
 
 @stack_app.command("up")
+@reports_errors("stack")
 def up(
     name: NameOption = "dev",
     webhook: Annotated[
@@ -64,8 +64,8 @@ def up(
 ) -> None:
     """Start a detached stack and print its LIVEKIT_* settings (stop it with 'stack down')."""
     if read_status(name) is not None:
-        _fail(
-            StackError(f"stack '{name}' is already up; run 'switchboard stack down --name {name}'")
+        raise StackError(
+            f"stack '{name}' is already up; run 'switchboard stack down --name {name}'"
         )
     config = StackConfig(
         api_key=api_key,
@@ -77,14 +77,12 @@ def up(
         nodes=nodes,
     )
     stack = Stack.create(name, config)
-    try:
-        stack.start(_progress, detach=True)
-    except StackError as exc:
-        _fail(exc)
+    stack.start(_progress, detach=True)
     _print_env(config)
 
 
 @stack_app.command("down")
+@reports_errors("stack")
 def down(name: NameOption = "dev") -> None:
     """Stop every process a detached stack started."""
     stopped = stop_detached(name)
@@ -92,20 +90,22 @@ def down(name: NameOption = "dev") -> None:
 
 
 @stack_app.command("status")
+@reports_errors("stack")
 def status(name: NameOption = "dev") -> None:
     """Show whether each process of the stack is alive, and its connection settings."""
     state = read_status(name)
     if state is None:
         print(f"stack '{name}' is not up")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     for process, alive in state.alive.items():
         print(f"{process:16} {'up' if alive else 'DOWN'}")
     _print_env(state.config)
     if not all(state.alive.values()):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @stack_app.command("logs")
+@reports_errors("stack")
 def logs(
     name: NameOption = "dev",
     process: Annotated[
@@ -116,7 +116,7 @@ def logs(
     """Print the last log lines of one process of the stack."""
     path = stacks_root() / name / f"{process}.log"
     if not path.exists():
-        _fail(StackError(f"no log for '{process}' in stack '{name}' ({path})"))
+        raise StackError(f"no log for '{process}' in stack '{name}' ({path})")
     for line in path.read_text(errors="replace").splitlines()[-lines:]:
         print(line)
 
@@ -129,8 +129,3 @@ def _print_env(config: StackConfig) -> None:
     if config.nodes > 1:
         for node in config.livekit_nodes:
             print(f"# node {node.number}: {node.url} (media on {node.ip}:{node.rtc_udp}/udp)")
-
-
-def _fail(exc: Exception) -> None:
-    print(f"error: {exc}", file=sys.stderr)
-    raise typer.Exit(2)
