@@ -166,7 +166,7 @@ class QualifierCall:
         )
         try:
             await self._ctx.api.room.update_participant(request)
-        except api.TwirpError as exc:  # the caller may have hung up
+        except Exception as exc:  # best effort (the caller may have hung up): the call goes on
             logger.info("could not save the answers on the caller", extra={"error": str(exc)})
 
     async def _on_shutdown(self) -> None:
