@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from switchboard.agents.config import DIAL_SETUP_SECONDS, REPRESENTATIVE, Human, HumanLine
 from switchboard.errors import SwitchboardError
 from switchboard.handoff.outcomes import RingMode
+from switchboard.vocabulary import CallMode, Handoff
 
 
 class JobMetadataError(SwitchboardError):
@@ -34,14 +34,14 @@ class OutboundCallJob(BaseModel):
     display_name: str = ""
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
     human_identity: str = Field(default="", description="Identity for the dialed participant.")
-    handoff: Literal["direct", "warm"] = Field(
-        default="direct",
+    handoff: Handoff = Field(
+        default=Handoff.DIRECT,
         description="Transfer mode, direct: connect on answer; warm: brief the human in "
         "private (the caller is on hold), connect when they accept.",
     )
     decision_seconds: float = Field(default=45, gt=0, le=600)
-    mode: Literal["transfer", "representative"] = Field(
-        default="transfer",
+    mode: CallMode = Field(
+        default=CallMode.TRANSFER,
         description="transfer: dial into the caller's room; representative: dial into the "
         "agent's own (new) room, talk, and leave when a representative joins.",
     )

@@ -42,9 +42,9 @@ def build_server(
 
 def call_class_for(job: OutboundCallJob) -> type[JobCall]:
     """The call that runs ``job``: by its mode, and in transfer mode by its hand-off."""
-    if CallMode(job.mode) is CallMode.REPRESENTATIVE:
+    if job.mode is CallMode.REPRESENTATIVE:
         return RepresentativeCall
-    return WarmCall if Handoff(job.handoff) is Handoff.WARM else DirectCall
+    return WarmCall if job.handoff is Handoff.WARM else DirectCall
 
 
 async def entrypoint(ctx: JobContext) -> None:
