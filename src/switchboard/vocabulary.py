@@ -216,6 +216,8 @@ class AttributeKey(StrEnum):
     """Name of the transfer target in the config."""
     TIMINGS = "switchboard.timings"
     """Outbound-caller, warm transfer: JSON of ms after dialing for answered, decided, connected."""
+    ATTEMPTS = "switchboard.attempts"
+    """Outbound-caller, warm transfer: JSON of how each human dialed ended, by identity."""
     NEW_ROOM = "switchboard.new_room"
     """Qualifier, ``room: new`` targets: the room the outbound-caller was started in."""
     REPRESENTATIVE = "switchboard.representative"

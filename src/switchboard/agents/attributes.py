@@ -27,6 +27,7 @@ ERROR = AttributeKey.ERROR
 CALLEE = AttributeKey.CALLEE
 TARGET = AttributeKey.TARGET
 TIMINGS = AttributeKey.TIMINGS
+ATTEMPTS = AttributeKey.ATTEMPTS
 NEW_ROOM = AttributeKey.NEW_ROOM
 REPRESENTATIVE = AttributeKey.REPRESENTATIVE
 
