@@ -18,6 +18,7 @@ from switchboard.handoff import presence
 from switchboard.vocabulary import (
     AttributeKey,
     DialOutcome,
+    OutboundCallerResult,
     OutboundCallerState,
     ParticipantKind,
     QualifierState,
@@ -109,3 +110,11 @@ def test_the_vocabulary_module_names_every_enum_it_documents() -> None:
     text = AGENTS_DOC.read_text()
     for name in ("QualifierState", "OutboundCallerState", "AttributeKey", "Role"):
         assert hasattr(vocabulary, name) and f"`{name}`" in text
+
+
+@pytest.mark.parametrize("words", [AttributeKey, DialOutcome, OutboundCallerResult])
+def test_the_agents_doc_names_every_attribute_and_result(
+    words: type[AttributeKey] | type[DialOutcome] | type[OutboundCallerResult],
+) -> None:
+    text = AGENTS_DOC.read_text()
+    assert [word.value for word in words if f"`{word.value}`" not in text] == []
