@@ -182,6 +182,10 @@ class Decision:
         agents = ", ".join(
             f"{d.agent} (metadata {d.metadata})" if d.metadata else d.agent for d in self.dispatches
         )
+        if self.kind is DecisionKind.QUEUED:
+            return f"{source} → queued for {agents}"
+        if self.kind is DecisionKind.OVERFLOW:
+            return f"{source} → overflow (the queue for {agents} is full)"
         return f"{source} → dispatch {agents}"
 
     def _admitted(self) -> str:

@@ -156,15 +156,16 @@ async def release(
                 detail={"key": caller.limit_key, "agent": agent_name or ""},
                 at=now,
             )
-        promoted += await promote(connection, caller.limit_key, caller.calls, now)
+        promoted += await promote(connection, caller.limit_key, caller.calls, now, room_name)
     return promoted
 
 
 async def promote(
-    connection: AsyncConnection, key: str, calls: int, now: datetime
+    connection: AsyncConnection, key: str, calls: int, now: datetime, freed_room: str = ""
 ) -> list[QueuedCaller]:
     """Move the first waiting callers of ``key`` to serving while fewer than ``calls`` are
-    served, and queue their agents' jobs; the caller must hold the key's lock."""
+    served, and queue their agents' jobs; the caller must hold the key's lock. ``freed_room``
+    (whose slot freed up) goes into each ``promoted`` fact."""
     serving, _waiting = await _counts(connection, key)
     free = calls - serving
     if free <= 0:
@@ -190,7 +191,11 @@ async def promote(
             room_name=caller.room_name,
             room_sid=caller.room_sid,
             kind="promoted",
-            detail={"key": key, "waited_seconds": (now - caller.enqueued_at).total_seconds()},
+            detail={
+                "key": key,
+                "waited_seconds": (now - caller.enqueued_at).total_seconds(),
+                "slot_of": freed_room,
+            },
             at=now,
         )
         promoted.append(caller)
@@ -246,6 +251,14 @@ async def active(connection: AsyncConnection) -> list[QueuedCaller]:
             caller = _with_position(caller, places[caller.limit_key])
         callers.append(caller)
     return callers
+
+
+async def history(connection: AsyncConnection, limit: int) -> list[QueuedCaller]:
+    """The ``limit`` most recent callers in any status, oldest first."""
+    rows = await connection.execute(
+        select(caller_queue).order_by(_callers.caller_id.desc()).limit(limit)
+    )
+    return sorted((_caller(row) for row in rows.mappings()), key=lambda c: c.caller_id)
 
 
 async def of_rooms(connection: AsyncConnection, room_names: Iterable[str]) -> list[QueuedCaller]:
