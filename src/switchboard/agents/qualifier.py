@@ -122,6 +122,8 @@ class QualifierCall:
         )
         self._result_handled = False
         self._saved_answers: dict[str, SlotValue] = {}
+        self._resumed = False
+        """Dispatched again to a caller who had answered before (a watchdog's recovery)."""
         self._providers = providers_for_job(config.speech, ctx.room.name)
         self._conversation = Conversation(
             ctx,
@@ -142,6 +144,7 @@ class QualifierCall:
         saved = self._caller.attributes.get(ANSWERED, "")
         answered = answered_before(self._config.qualifier.questions, saved)
         self._saved_answers = dict(answered)
+        self._resumed = bool(answered)
         async with self._lock:
             if answered:
                 logger.info(
@@ -436,6 +439,10 @@ class QualifierCall:
                 return
             self._ended = True
             await self._publisher.publish({attr.STATE: "ended"})
+            if self._resumed:
+                # The watchdog brought this agent to a stranded caller; leaving them alone again
+                # would only bring the next one: the call ends here, after the last words.
+                await self._hang_up_caller()
             self._ctx.shutdown(reason=reason)
 
         spawn(end())
@@ -509,6 +516,11 @@ class QualifierCall:
             await self._conversation.finish_speaking()
         self._ended = True
         await self._publisher.publish({attr.STATE: "ended"})
+        await self._hang_up_caller()
+        self._ctx.shutdown(reason="handed off to a new room")
+
+    async def _hang_up_caller(self) -> None:
+        """End the caller's call (``RemoveParticipant``); the room stays."""
         caller = api.RoomParticipantIdentity(
             room=self._ctx.room.name, identity=self._caller.identity
         )
@@ -516,4 +528,3 @@ class QualifierCall:
             await self._ctx.api.room.remove_participant(caller)
         except api.TwirpError as exc:  # the caller may have hung up already
             logger.info("could not hang up the caller", extra={"error": str(exc)})
-        self._ctx.shutdown(reason="handed off to a new room")

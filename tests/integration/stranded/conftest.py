@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from switchboard.stack.config import free_port
 from switchboard.stack.process import ManagedProcess
@@ -30,6 +31,7 @@ from switchboard.stack.stack import Stack
 from switchboard.store import Store
 from tests.integration.callflow.conftest import (
     CALLED,
+    DEFAULT_AGENTS_CONFIG,
     SEED_RULES,
     CallFlowSystem,
     start_callflow_system,
@@ -159,9 +161,18 @@ def start_stranded_system(
             service.stop()
 
 
+def customers_only() -> dict[str, Any]:
+    """An agents-config override: a caller who is not a customer yet (presses 2) does not
+    qualify, so the qualifier says goodbye and leaves."""
+    config = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text())
+    questions = config["qualifier"]["questions"]
+    questions[0]["expect"] = "yes"
+    return {"qualifier": {"questions": questions}}
+
+
 @pytest.fixture(scope="module")
 def stranded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrandedSystem]:
-    with start_stranded_system(tmp_path_factory) as system:
+    with start_stranded_system(tmp_path_factory, config_override=customers_only()) as system:
         yield system
 
 

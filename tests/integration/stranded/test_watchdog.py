@@ -6,6 +6,9 @@ worker removes the dead agent (agents/evict.py), the watchdog sees the caller al
 dispatches the qualifier again, which finds the first answer on the caller and asks the second
 question again. tcpdump on the phone's RTP port measures when the caller hears an agent again.
 
+A caller the qualifier said goodbye to (not qualified) and who stays on the line gets one
+recovery: the qualifier dispatched again says goodbye and hangs up rather than leave them alone.
+
 A caller the rules send to an agent no worker serves is recovered twice, then hung up: the
 call never stops ringing (livekit-sip answers once it can subscribe to a track in the room,
 semantics n3), and removing the ringing participant rejects it with 486.
@@ -166,4 +169,37 @@ async def test_a_caller_no_agent_reaches_is_recovered_twice_then_hung_up(
             phone.stop()
             if room:
                 with contextlib.suppress(api.TwirpError):  # closed once the caller was removed
+                    await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
+async def test_a_caller_who_stays_after_the_goodbye_is_hung_up_after_one_recovery(
+    stranded: StrandedSystem,
+) -> None:
+    stack, host = stranded.stack, stranded.stack.config.node_ip
+    caller = "+15557780003"
+    phone = start_tone_dtmf_caller(
+        stranded.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
+        tone_hz=CALLER_HZ, digit="2", presses=1, press_every_ms=ANSWER_AFTER_MS,
+        hold_ms=90000,
+    )  # fmt: skip
+    async with system_api(stranded.callflow) as lkapi:
+        room = ""
+        try:
+            room = await caller_room(lkapi, caller)
+
+            async def phone_hung_up() -> bool:
+                messages = await asyncio.to_thread(phone.messages)
+                return bool(re.search(CALL_ENDED, messages, re.M))
+
+            await eventually(phone_hung_up, timeout=90, interval=0.5)
+            facts = await stranded.facts(room, "caller_stranded")
+            assert [(f["action"], f["recovery"]) for f in facts] == [("redispatch", 1)], (
+                "the qualifier dispatched again left the caller alone again"
+            )
+            assert facts[0]["reason"].startswith("the agent left")
+            assert re.search(r"^\s*BYE sip:", phone.messages(), re.M), "not hung up with a BYE"
+        finally:
+            phone.stop()
+            if room:
+                with contextlib.suppress(api.TwirpError):
                     await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
