@@ -33,7 +33,9 @@ async def test_a_dead_letter_is_listed_with_its_reason_and_retried_once_the_caus
     service = await start_service(broken, port)
     try:
         await lkapi.room.create_room(
-            api.CreateRoomRequest(name=room, metadata='{"flow": "qualify"}')
+            # The stack closes a never-joined room after 20 s; this one must outlive the dead
+            # letter, a service restart and two CLI runs (each 2-6 s at start-up under load).
+            api.CreateRoomRequest(name=room, metadata='{"flow": "qualify"}', empty_timeout=180)
         )
 
         async def dead() -> bool:
