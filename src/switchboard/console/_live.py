@@ -194,6 +194,12 @@ class LiveView:
 
     async def _render(self) -> str:
         store = await self._store()
+        queue: dict[str, dict[str, Any]] = {}
+        if store is not None:
+            try:
+                queue = {c.room_name: c.to_json() for c in await store.active_callers()}
+            except Exception as exc:  # show the live part even when the store is down
+                logger.warning("console store read failed: %s", exc)
         rooms = []
         for room in sorted(self._rooms.values(), key=lambda r: r.created_at, reverse=True):
             decisions: list[DecisionRecord] = []
@@ -220,6 +226,7 @@ class LiveView:
                 "decisions": [decision_json(d) for d in decisions],
                 "timeline": timeline,
                 "trace": trace,
+                "queue": queue.get(room.name),
             })  # fmt: skip
         return json.dumps({"rooms": rooms}, separators=(",", ":"))
 

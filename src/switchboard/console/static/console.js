@@ -106,11 +106,22 @@ function waterfall(room) {
     detail);
 }
 
+function queueLine(room) {
+  // Under a rule's limit: served (holds a slot) or waiting, with the place in line.
+  const q = room.queue;
+  if (!q) return null;
+  const text = q.status === "waiting"
+    ? `Queue: waiting, number ${q.position} in line for ${q.agents.join(", ")} (${q.key})`
+    : `Queue: served by ${q.agents.join(", ")}, one of the slots of ${q.key}`;
+  return el("p", { class: "queue", "data-queue": q.status, "data-position": String(q.position) }, text);
+}
+
 function render(snapshot) {
   $("empty").classList.toggle("hidden", snapshot.rooms.length > 0);
   $("rooms").replaceChildren(...snapshot.rooms.map((room) =>
     el("section", { class: `card room${room.open ? "" : " closed"}`, "data-room": room.name },
       el("h2", {}, `${room.name} `, el("span", { class: "sid" }, `${room.sid} · ${room.open ? "open" : "closed"}`)),
+      queueLine(room),
       el("h3", {}, "Waterfall"), waterfall(room),
       el("div", { class: "grid" },
         el("div", {}, el("h3", {}, "Participants"), participants(room),
