@@ -5,6 +5,6 @@ is ``switchboard.tracing.rebuild`` (``build_trace``, ``load_trace``), which need
 """
 
 from switchboard.tracing.steps import Step
-from switchboard.tracing.trace import Bar, CallTrace, Lane, Mark, Role
+from switchboard.tracing.trace import Bar, CallTrace, Lane, LaneRole, Mark
 
-__all__ = ["Bar", "CallTrace", "Lane", "Mark", "Role", "Step"]
+__all__ = ["Bar", "CallTrace", "Lane", "LaneRole", "Mark", "Step"]

@@ -16,14 +16,8 @@ from typing import Final
 from switchboard.store import TimelineEntry
 from switchboard.tracing._marks import agent_marks, stranded_marks
 from switchboard.tracing._read import (
-    AGENT,
-    AGENT_NAME,
-    CALLEE,
-    PHONE_NUMBER,
-    SIP_CALL_STATUS,
-    STATE,
-    TIMINGS,
-    TRANSFER,
+    AGENT_KIND,
+    SIP_KIND,
     Person,
     Room,
     assign_roles,
@@ -31,7 +25,8 @@ from switchboard.tracing._read import (
     read_room,
 )
 from switchboard.tracing.steps import Step
-from switchboard.tracing.trace import Bar, CallTrace, Lane, Mark, Role
+from switchboard.tracing.trace import Bar, CallTrace, Lane, LaneRole, Mark
+from switchboard.vocabulary import AttributeKey, LiveKitAttribute
 
 __all__ = ["build_trace", "linked_rooms"]
 
@@ -52,7 +47,9 @@ def build_trace(
     people = [p for room in rooms for p in room.people.values()]
     assign_roles(people, rooms[0].name if rooms else "")
     lanes: dict[str, list[Bar]] = {SWITCHBOARD_LANE: []}
-    titles: dict[str, tuple[Role, str]] = {SWITCHBOARD_LANE: (Role.SWITCHBOARD, "switchboard")}
+    titles: dict[str, tuple[LaneRole, str]] = {
+        SWITCHBOARD_LANE: (LaneRole.SWITCHBOARD, "switchboard")
+    }
     marks: list[Mark] = []
     for person in sorted(people, key=lambda p: p.joined_at):
         lanes[person.identity] = []
@@ -86,10 +83,14 @@ def build_trace(
 
 def _title(person: Person) -> str:
     attributes = person.attributes
-    if person.kind == "AGENT":
-        name = attributes.get(AGENT_NAME) or attributes.get(AGENT) or '"" (unnamed)'
+    if person.kind == AGENT_KIND:
+        name = (
+            attributes.get(LiveKitAttribute.AGENT_NAME)
+            or attributes.get(AttributeKey.AGENT)
+            or '"" (unnamed)'
+        )
         return name if name.startswith(person.role.value) else f"{person.role.value} {name}"
-    who = attributes.get(PHONE_NUMBER) or person.name or person.identity
+    who = attributes.get(LiveKitAttribute.SIP_PHONE_NUMBER) or person.name or person.identity
     return f"{person.role.value} {who}"
 
 
@@ -100,19 +101,27 @@ def _decision_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
         agents = ", ".join(decision.agents) or "no agent"
         lane = identity if identity in lanes else SWITCHBOARD_LANE
         joiner = room.people.get(identity)
-        if joiner is not None and joiner.kind == "AGENT" and not decision.agents:
+        if joiner is not None and joiner.kind == AGENT_KIND and not decision.agents:
             continue  # an agent's own join, which dispatches nobody: noise on its lane
         lanes[lane].append(
-            Bar(Step.DECISION, f"decision → {agents}", received, decision.at,
-                room.name, status=agents, rule=decision.rule or "default", why=decision.why,
-                detail={"event_id": decision.event_id, "event": event_type})
-        )  # fmt: skip
+            Bar(
+                Step.DECISION,
+                f"decision → {agents}",
+                received,
+                decision.at,
+                room.name,
+                status=agents,
+                rule=decision.rule or "default",
+                why=decision.why,
+                detail={"event_id": decision.event_id, "event": event_type},
+            )
+        )
 
 
 def _job_bars(
     room: Room,
     lanes: dict[str, list[Bar]],
-    titles: dict[str, tuple[Role, str]],
+    titles: dict[str, tuple[LaneRole, str]],
     marks: list[Mark],
 ) -> None:
     """Queued, claimed and CreateDispatch bars on the dispatched agent's lane."""
@@ -120,47 +129,80 @@ def _job_bars(
         lane = _agent_lane(room, job.agent)
         if lane not in lanes:
             lanes[lane] = []
-            titles[lane] = (Role.AGENT, f"{job.agent or '(unnamed)'} (never joined)")
+            titles[lane] = (LaneRole.AGENT, f"{job.agent or '(unnamed)'} (never joined)")
         decision = room.decisions.get(job.event_id)
         rule = (decision.rule or "default") if decision else None
         why = decision.why if decision else ""
         ids = {"job_id": job.job_id, "event_id": job.event_id}
         first = job.attempts[0]["start"] if job.attempts else None
         lanes[lane].append(
-            Bar(Step.JOB_QUEUED, f"job {job.job_id} queued", job.created_at, first, room.name,
-                rule=rule, why=why, detail=ids)
-        )  # fmt: skip
+            Bar(
+                Step.JOB_QUEUED,
+                f"job {job.job_id} queued",
+                job.created_at,
+                first,
+                room.name,
+                rule=rule,
+                why=why,
+                detail=ids,
+            )
+        )
         for attempt in job.attempts:
             result = attempt.get("result") or ""
             lanes[lane].append(
-                Bar(Step.CREATE_DISPATCH, f"dispatch (attempt {attempt['attempt']})",
-                    attempt["start"], attempt.get("end"), room.name, status=result, rule=rule,
-                    why=why, detail={**ids, "error": attempt.get("error")})
-            )  # fmt: skip
+                Bar(
+                    Step.CREATE_DISPATCH,
+                    f"dispatch (attempt {attempt['attempt']})",
+                    attempt["start"],
+                    attempt.get("end"),
+                    room.name,
+                    status=result,
+                    rule=rule,
+                    why=why,
+                    detail={**ids, "error": attempt.get("error")},
+                )
+            )
             if result == "dead":
                 marks.append(
-                    Mark(lane, Step.CREATE_DISPATCH, attempt.get("end") or attempt["start"],
-                         f"dispatch of {job.agent} dead-lettered: {attempt.get('error')}",
-                         f"fix the cause, then `switchboard jobs retry {job.job_id}`")
-                )  # fmt: skip
+                    Mark(
+                        lane,
+                        Step.CREATE_DISPATCH,
+                        attempt.get("end") or attempt["start"],
+                        f"dispatch of {job.agent} dead-lettered: {attempt.get('error')}",
+                        f"fix the cause, then `switchboard jobs retry {job.job_id}`",
+                    )
+                )
         succeeded = [a["end"] for a in job.attempts if a.get("result") == "succeeded"]
         agent = room.people.get(lane)
         if succeeded and agent is not None and agent.joined_at >= succeeded[-1]:
             lanes[lane].append(
-                Bar(Step.AGENT_JOINED, "joining", succeeded[-1], agent.joined_at,
-                    room.name, detail=ids)
-            )  # fmt: skip
+                Bar(
+                    Step.AGENT_JOINED,
+                    "joining",
+                    succeeded[-1],
+                    agent.joined_at,
+                    room.name,
+                    detail=ids,
+                )
+            )
         elif succeeded and agent is None and room.finished_at is not None:
             marks.append(
-                Mark(lane, Step.AGENT_JOINED, succeeded[-1],
-                     f"{job.agent} was dispatched but never joined",
-                     f"run a worker registered as {job.agent!r} (`switchboard doctor` checks it)")
-            )  # fmt: skip
+                Mark(
+                    lane,
+                    Step.AGENT_JOINED,
+                    succeeded[-1],
+                    f"{job.agent} was dispatched but never joined",
+                    f"run a worker registered as {job.agent!r} (`switchboard doctor` checks it)",
+                )
+            )
 
 
 def _agent_lane(room: Room, agent: str) -> str:
     for person in room.people.values():
-        if person.kind == "AGENT" and person.attributes.get(AGENT_NAME, "") == agent:
+        if (
+            person.kind == AGENT_KIND
+            and person.attributes.get(LiveKitAttribute.AGENT_NAME, "") == agent
+        ):
             return person.identity
     return f"agent:{agent}"
 
@@ -168,27 +210,47 @@ def _agent_lane(room: Room, agent: str) -> str:
 def _presence_bars(room: Room, person: Person, live: Mapping[str, Mapping[str, str]]) -> list[Bar]:
     now = live.get(person.identity, {}) if person.left_at is None else {}
     attributes = {**person.attributes, **now}
-    if person.kind == "AGENT":
-        state = attributes.get(STATE) or attributes.get("lk.agent.state", "")
+    if person.kind == AGENT_KIND:
+        state = attributes.get(AttributeKey.STATE) or attributes.get(
+            LiveKitAttribute.AGENT_STATE, ""
+        )
         detail = {k: v for k, v in attributes.items() if k.startswith("switchboard.")}
-        return [Bar(Step.AGENT_STATE, "in the room", person.joined_at, person.left_at, room.name,
-                    status=state, detail=detail)]  # fmt: skip
-    if person.kind == "SIP":
-        status = attributes.get(SIP_CALL_STATUS, "")
-        number = {"number": attributes.get(PHONE_NUMBER, "")}
-        return [Bar(Step.SIP_LEG, "on the phone", person.joined_at, person.left_at, room.name,
-                    status=status, detail=number)]  # fmt: skip
+        return [
+            Bar(
+                Step.AGENT_STATE,
+                "in the room",
+                person.joined_at,
+                person.left_at,
+                room.name,
+                status=state,
+                detail=detail,
+            )
+        ]
+    if person.kind == SIP_KIND:
+        status = attributes.get(LiveKitAttribute.SIP_CALL_STATUS, "")
+        number = {"number": attributes.get(LiveKitAttribute.SIP_PHONE_NUMBER, "")}
+        return [
+            Bar(
+                Step.SIP_LEG,
+                "on the phone",
+                person.joined_at,
+                person.left_at,
+                room.name,
+                status=status,
+                detail=number,
+            )
+        ]
     return [Bar(Step.PRESENT, "in the room", person.joined_at, person.left_at, room.name)]
 
 
 def _handoff_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
     """The warm transfer from the outbound-caller's timings (ms after dialing started)."""
     for agent in room.people.values():
-        if agent.role is not Role.OUTBOUND_CALLER:
+        if agent.role is not LaneRole.OUTBOUND_CALLER:
             continue
-        human = room.people.get(agent.attributes.get(CALLEE, ""))
+        human = room.people.get(agent.attributes.get(AttributeKey.CALLEE, ""))
         dialing = human.joined_at if human is not None else agent.joined_at
-        timings = _timings(agent.attributes.get(TIMINGS, ""))
+        timings = _timings(agent.attributes.get(AttributeKey.TIMINGS, ""))
         answered, decided, connected = (
             dialing + timedelta(milliseconds=timings[k]) if k in timings else None
             for k in ("answered", "decided", "connected")
@@ -199,28 +261,48 @@ def _handoff_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
             )
         if answered is not None:
             lanes[agent.identity].append(
-                Bar(Step.BRIEF, "briefing the human", answered, decided or agent.left_at,
-                    room.name, status=agent.attributes.get(TRANSFER, ""))
-            )  # fmt: skip
+                Bar(
+                    Step.BRIEF,
+                    "briefing the human",
+                    answered,
+                    decided or agent.left_at,
+                    room.name,
+                    status=agent.attributes.get(AttributeKey.TRANSFER, ""),
+                )
+            )
         if decided is not None:
             lanes[agent.identity].append(
-                Bar(Step.CONNECTED, "connecting", decided, connected or decided, room.name,
-                    status="connected" if connected else agent.attributes.get(TRANSFER, ""))
-            )  # fmt: skip
+                Bar(
+                    Step.CONNECTED,
+                    "connecting",
+                    decided,
+                    connected or decided,
+                    room.name,
+                    status="connected"
+                    if connected
+                    else agent.attributes.get(AttributeKey.TRANSFER, ""),
+                )
+            )
         held = connected or agent.left_at
         for caller in room.people.values():
-            if caller.role is Role.CALLER:
+            if caller.role is LaneRole.CALLER:
                 lanes[caller.identity].append(
-                    Bar(Step.HOLD, "on hold", agent.joined_at, held, room.name,
-                        status="connected" if connected else "")
-                )  # fmt: skip
+                    Bar(
+                        Step.HOLD,
+                        "on hold",
+                        agent.joined_at,
+                        held,
+                        room.name,
+                        status="connected" if connected else "",
+                    )
+                )
 
 
 def _room_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
-    agents = [p for p in room.people.values() if p.kind == "AGENT"]
+    agents = [p for p in room.people.values() if p.kind == AGENT_KIND]
     if agents and all(a.left_at for a in agents):
         gone = max(a.left_at for a in agents if a.left_at)
-        people = [p for p in room.people.values() if p.kind != "AGENT"]
+        people = [p for p in room.people.values() if p.kind != AGENT_KIND]
         stayed = [p for p in people if p.left_at is None or p.left_at > gone]
         if stayed:
             last = [p.left_at for p in stayed]
@@ -232,9 +314,8 @@ def _room_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
             )
     if room.finished_at is not None:
         lanes[SWITCHBOARD_LANE].append(
-            Bar(Step.ROOM_CLOSED, "room closed", room.finished_at,
-                room.finished_at, room.name)
-        )  # fmt: skip
+            Bar(Step.ROOM_CLOSED, "room closed", room.finished_at, room.finished_at, room.name)
+        )
 
 
 def _timings(raw: str) -> dict[str, float]:

@@ -8,22 +8,23 @@ from datetime import timedelta
 from typing import Final
 
 from switchboard.tracing._read import (
-    AGENT_NAME,
-    CALLEE,
-    ERROR,
-    RESULT,
-    SIP_STATUS,
-    STATE,
-    TRANSFER,
+    AGENT_KIND,
     Room,
 )
 from switchboard.tracing.steps import Step
-from switchboard.tracing.trace import Mark, Role
+from switchboard.tracing.trace import LaneRole, Mark
+from switchboard.vocabulary import AttributeKey, DialOutcome, LiveKitAttribute, TransferOutcome
 
-TRANSFER_FAILURES: Final = frozenset(
-    {"not_configured", "not_dispatched", "declined", "no_decision", "caller_left", "busy",
-     "no_answer", "timeout", "loop_detected", "forbidden", "not_found", "unavailable", "failed"}
-)  # fmt: skip
+TRANSFER_FAILURES: Final = frozenset(DialOutcome) | {
+    TransferOutcome.NOT_CONFIGURED,
+    TransferOutcome.NOT_DISPATCHED,
+    TransferOutcome.DECLINED,
+    TransferOutcome.NO_DECISION,
+    TransferOutcome.CALLER_LEFT,
+    TransferOutcome.DIAL_FAILED,
+    TransferOutcome.HUMAN_LEFT,
+    TransferOutcome.ALL_BUSY,
+}
 STRANDED_GRACE: Final = timedelta(seconds=5)
 """A caller who hangs up within this long of the last agent leaving was not stranded."""
 STRANDED_FIX: Final = (
@@ -38,56 +39,68 @@ def agent_marks(room: Room) -> list[Mark]:
     joined) or declined transfer; the qualifier's transfer that could not start."""
     marks = []
     for agent in room.people.values():
-        if agent.kind != "AGENT":
+        if agent.kind != AGENT_KIND:
             continue
         attributes = agent.attributes
         at = agent.left_at or agent.joined_at
-        if not attributes.get(AGENT_NAME):
+        if not attributes.get(LiveKitAttribute.AGENT_NAME):
             marks.append(
-                Mark(agent.identity, Step.AGENT_JOINED, agent.joined_at,
-                     "an unnamed agent joined (the server's automatic dispatch)",
-                     "name every agent (agent_name=...) and dispatch it explicitly; "
-                     "`switchboard doctor` finds the cause")
-            )  # fmt: skip
-        outcome = attributes.get(TRANSFER, "")
-        result = attributes.get(RESULT, "")
-        if agent.role is Role.OUTBOUND_CALLER and (
-            attributes.get(STATE) == "failed" or outcome in TRANSFER_FAILURES
+                Mark(
+                    agent.identity,
+                    Step.AGENT_JOINED,
+                    agent.joined_at,
+                    "an unnamed agent joined (the server's automatic dispatch)",
+                    "name every agent (agent_name=...) and dispatch it explicitly; "
+                    "`switchboard doctor` finds the cause",
+                )
+            )
+        outcome = attributes.get(AttributeKey.TRANSFER, "")
+        result = attributes.get(AttributeKey.RESULT, "")
+        if agent.role is LaneRole.OUTBOUND_CALLER and (
+            attributes.get(AttributeKey.STATE) == "failed" or outcome in TRANSFER_FAILURES
         ):
-            status = attributes.get(SIP_STATUS, "")
+            status = attributes.get(AttributeKey.SIP_STATUS, "")
             what = outcome if outcome in TRANSFER_FAILURES else result or "failed"
             problem = f"transfer {what}" + (f" (SIP {status})" if status else "")
             lane, step = agent.identity, Step.AGENT_STATE
             if what in ("declined", "no_decision"):
                 step = Step.BRIEF
-            elif attributes.get(CALLEE, "") in room.people:
-                lane, step = attributes[CALLEE], Step.SIP_LEG
+            elif attributes.get(AttributeKey.CALLEE, "") in room.people:
+                lane, step = attributes[AttributeKey.CALLEE], Step.SIP_LEG
             marks.append(Mark(lane, step, at, problem, _fix(attributes, what)))
-        elif agent.role is Role.QUALIFIER and outcome in ("not_configured", "not_dispatched"):
+        elif agent.role is LaneRole.QUALIFIER and outcome in ("not_configured", "not_dispatched"):
             marks.append(
-                Mark(agent.identity, Step.AGENT_STATE, at, f"transfer {outcome}",
-                     _fix(attributes, outcome))
-            )  # fmt: skip
+                Mark(
+                    agent.identity,
+                    Step.AGENT_STATE,
+                    at,
+                    f"transfer {outcome}",
+                    _fix(attributes, outcome),
+                )
+            )
     return marks
 
 
 def stranded_marks(room: Room) -> list[Mark]:
     """A caller still in the room after the last agent left, with no human to talk to."""
-    agents = [p for p in room.people.values() if p.kind == "AGENT"]
+    agents = [p for p in room.people.values() if p.kind == AGENT_KIND]
     if not agents or not all(a.left_at for a in agents):
         return []
     gone = max(a.left_at for a in agents if a.left_at)
     humans = [
-        p for p in room.people.values()
-        if p.role is Role.HUMAN and p.joined_at <= gone and (p.left_at is None or p.left_at > gone)
-    ]  # fmt: skip
+        p
+        for p in room.people.values()
+        if p.role is LaneRole.HUMAN
+        and p.joined_at <= gone
+        and (p.left_at is None or p.left_at > gone)
+    ]
     marks = []
     for caller in room.people.values():
-        if caller.role is not Role.CALLER or humans or caller.joined_at > gone:
+        if caller.role is not LaneRole.CALLER or humans or caller.joined_at > gone:
             continue
         if caller.left_at is None or caller.left_at > gone + STRANDED_GRACE:
-            qualifier = next((a for a in agents if a.role is Role.QUALIFIER), None)
-            outcome = qualifier.attributes.get(TRANSFER, "") if qualifier else ""
+            qualifier = next((a for a in agents if a.role is LaneRole.QUALIFIER), None)
+            outcome = qualifier.attributes.get(AttributeKey.TRANSFER, "") if qualifier else ""
             after = f" (the qualifier's transfer: {outcome})" if outcome else ""
             problem = f"stranded caller: every agent left{after} and no human is in the room"
             marks.append(Mark(caller.identity, Step.AGENTS_GONE, gone, problem, STRANDED_FIX))
@@ -96,7 +109,7 @@ def stranded_marks(room: Room) -> list[Mark]:
 
 def _fix(attributes: Mapping[str, str], outcome: str) -> str:
     """The fix an agent published in ``switchboard.error``, else the dial outcome's own fix."""
-    error = attributes.get(ERROR, "")
+    error = attributes.get(AttributeKey.ERROR, "")
     if "Fix:" in error:
         return error.split("Fix:", 1)[1].split(" (server said:", 1)[0].strip()
     if error:

@@ -10,25 +10,13 @@ from typing import Any, Final
 
 from switchboard.rules import RoomEvent
 from switchboard.store import TimelineEntry, TimelineKind
-from switchboard.tracing.trace import Role
+from switchboard.tracing.trace import LaneRole
+from switchboard.vocabulary import AttributeKey, LiveKitAttribute, ParticipantKind
+from switchboard.vocabulary import Role as PersonRole
 
-# The keys of switchboard.agents.attributes, which loads livekit.rtc; a unit test keeps them equal.
-AGENT_NAME: Final = "lk.agent_name"
-AGENT: Final = "switchboard.agent"
-STATE: Final = "switchboard.state"
-QUESTION: Final = "switchboard.question"
-RESULT: Final = "switchboard.result"
-TRANSFER: Final = "switchboard.transfer"
-SIP_STATUS: Final = "switchboard.sip_status"
-ERROR: Final = "switchboard.error"
-CALLEE: Final = "switchboard.callee"
-TIMINGS: Final = "switchboard.timings"
-NEW_ROOM: Final = "switchboard.new_room"
-ROLE: Final = "switchboard.role"
-SIP_CALL_STATUS: Final = "sip.callStatus"
-PHONE_NUMBER: Final = "sip.phoneNumber"
-
-HUMAN_ROLES: Final = frozenset({"human-agent", "representative"})
+AGENT_KIND: Final = ParticipantKind.AGENT.webhook_name
+SIP_KIND: Final = ParticipantKind.SIP.webhook_name
+HUMAN_ROLES: Final = frozenset({PersonRole.REPRESENTATIVE, PersonRole.HUMAN_AGENT})
 
 
 @dataclass
@@ -41,7 +29,7 @@ class Person:
     join_event: str
     attributes: dict[str, str]
     left_at: datetime | None = None
-    role: Role = Role.PERSON
+    role: LaneRole = LaneRole.PERSON
 
 
 @dataclass
@@ -82,7 +70,11 @@ def linked_rooms(entries: Sequence[TimelineEntry]) -> list[str]:
     for entry in entries:
         if entry.kind is TimelineKind.EVENT:
             event = RoomEvent.from_webhook_dict(entry.detail.get("body", {}))
-            room = event.participant.attributes.get(NEW_ROOM, "") if event.participant else ""
+            room = (
+                event.participant.attributes.get(AttributeKey.NEW_ROOM, "")
+                if event.participant
+                else ""
+            )
             if room and room not in found:
                 found.append(room)
     return found
@@ -120,8 +112,11 @@ def read_room(name: str, entries: Sequence[TimelineEntry]) -> Room:
                 if job is not None:
                     for attempt in job.attempts:
                         if attempt["attempt"] == detail["attempt"]:
-                            attempt |= {"end": entry.at, "result": detail.get("result"),
-                                        "error": detail.get("error")}  # fmt: skip
+                            attempt |= {
+                                "end": entry.at,
+                                "result": detail.get("result"),
+                                "error": detail.get("error"),
+                            }
             case _:
                 pass
     return room
@@ -156,19 +151,19 @@ def _read_event(room: Room, at: datetime, detail: Mapping[str, Any]) -> None:
 def assign_roles(people: Sequence[Person], first_room: str) -> None:
     """Caller (the first person in the first room), human (the callee or a human role), agents
     by name."""
-    callees = {p.attributes.get(CALLEE, "") for p in people} - {""}
+    callees = {p.attributes.get(AttributeKey.CALLEE, "") for p in people} - {""}
     has_caller = False
     for person in sorted(people, key=lambda p: p.joined_at):
         attributes = person.attributes
-        name = attributes.get(AGENT_NAME) or attributes.get(AGENT, "")
-        if person.kind == "AGENT":
-            if name.startswith(Role.OUTBOUND_CALLER.value) or CALLEE in attributes:
-                person.role = Role.OUTBOUND_CALLER
-            elif name.startswith(Role.QUALIFIER.value) or QUESTION in attributes:
-                person.role = Role.QUALIFIER
+        name = attributes.get(LiveKitAttribute.AGENT_NAME) or attributes.get(AttributeKey.AGENT, "")
+        if person.kind == AGENT_KIND:
+            if name.startswith(LaneRole.OUTBOUND_CALLER.value) or AttributeKey.CALLEE in attributes:
+                person.role = LaneRole.OUTBOUND_CALLER
+            elif name.startswith(LaneRole.QUALIFIER.value) or AttributeKey.QUESTION in attributes:
+                person.role = LaneRole.QUALIFIER
             else:
-                person.role = Role.AGENT
-        elif attributes.get(ROLE) in HUMAN_ROLES or person.identity in callees:
-            person.role = Role.HUMAN
+                person.role = LaneRole.AGENT
+        elif attributes.get(AttributeKey.ROLE) in HUMAN_ROLES or person.identity in callees:
+            person.role = LaneRole.HUMAN
         elif not has_caller and person.room == first_room:
-            person.role, has_caller = Role.CALLER, True
+            person.role, has_caller = LaneRole.CALLER, True

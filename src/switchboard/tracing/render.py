@@ -48,8 +48,9 @@ def render_waterfall(trace: CallTrace, now: datetime | None = None, width: int =
         head = f"✖ {title} · {mark.step.value} at +{_seconds(offset)}: {mark.problem}"
         for line in textwrap.wrap(head, width, subsequent_indent="  "):
             out.append(line + "\n", STYLES["bad"])
-        for line in textwrap.wrap(f"fix: {mark.fix}", width, initial_indent="  ",
-                                  subsequent_indent="       "):  # fmt: skip
+        for line in textwrap.wrap(
+            f"fix: {mark.fix}", width, initial_indent="  ", subsequent_indent="       "
+        ):
             out.append(line + "\n")
     return out
 

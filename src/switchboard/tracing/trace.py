@@ -11,7 +11,7 @@ from typing import Any
 from switchboard.tracing.steps import Step
 
 
-class Role(StrEnum):
+class LaneRole(StrEnum):
     """Who a lane is in the call."""
 
     SWITCHBOARD = "switchboard"
@@ -63,7 +63,7 @@ class Lane:
 
     key: str
     """The participant identity, or ``switchboard``."""
-    role: Role
+    role: LaneRole
     title: str
     bars: tuple[Bar, ...]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from switchboard.store import TimelineEntry, TimelineKind
-from switchboard.tracing import Role, Step
+from switchboard.tracing import LaneRole, Step
 from switchboard.tracing.rebuild import build_trace, linked_rooms
 
 T0 = datetime(2026, 12, 2, 7, 0, 0, tzinfo=UTC)
@@ -149,11 +149,11 @@ def test_warm_transfer_has_one_lane_per_participant_in_join_order() -> None:
     trace = build_trace({ROOM: warm_transfer()})
     roles = [(lane.role, lane.title) for lane in trace.lanes]
     assert roles == [
-        (Role.SWITCHBOARD, "switchboard"),
-        (Role.CALLER, "caller +15557770001"),
-        (Role.QUALIFIER, "qualifier"),
-        (Role.OUTBOUND_CALLER, "outbound-caller"),
-        (Role.HUMAN, "human +15558675309"),
+        (LaneRole.SWITCHBOARD, "switchboard"),
+        (LaneRole.CALLER, "caller +15557770001"),
+        (LaneRole.QUALIFIER, "qualifier"),
+        (LaneRole.OUTBOUND_CALLER, "outbound-caller"),
+        (LaneRole.HUMAN, "human +15558675309"),
     ]
     assert trace.start == at(0.5) and trace.end == at(44.5) and not trace.live
     assert trace.marks == ()
@@ -233,7 +233,7 @@ def test_loop_detected_dial_is_marked_at_the_humans_leg_with_the_handoff_fix() -
     assert mark.problem == "transfer loop_detected (SIP 482 Loop Detected)"
     assert "dial a number outside that trunk" in mark.fix
     assert mark.step is Step.SIP_LEG
-    assert next(lane for lane in trace.lanes if lane.key == HUMAN).role is Role.HUMAN
+    assert next(lane for lane in trace.lanes if lane.key == HUMAN).role is LaneRole.HUMAN
     # The callee never joined: marked on the outbound-caller itself.
     (alone,) = [m for m in build_trace({ROOM: entries[:2] + entries[4:]}).marks if m.lane == "AJ_o"]
     assert alone.step is Step.AGENT_STATE and alone.fix == mark.fix
@@ -306,22 +306,3 @@ def test_empty_and_malformed_timelines_give_an_empty_trace() -> None:
     odd = TimelineEntry(T0, TimelineKind.EVENT, "?", {"body": {"raw": "not json"}})
     trace = build_trace({ROOM: [odd]})
     assert trace.lanes == () and trace.start is None and trace.to_json()["duration_ms"] == 0
-
-
-def test_attribute_keys_are_the_agents_own() -> None:
-    from switchboard.agents import attributes
-    from switchboard.tracing import _read
-
-    for name in (
-        "AGENT",
-        "STATE",
-        "QUESTION",
-        "RESULT",
-        "TRANSFER",
-        "SIP_STATUS",
-        "ERROR",
-        "CALLEE",
-        "TIMINGS",
-        "NEW_ROOM",
-    ):
-        assert getattr(_read, name) == getattr(attributes, name)
