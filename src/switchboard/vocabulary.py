@@ -202,6 +202,9 @@ class AttributeKey(StrEnum):
     DialOutcome."""
     SLOTS = "switchboard.slots"
     """JSON object of the answers collected so far."""
+    ANSWERED = "switchboard.answered"
+    """Qualifier, on the caller's participant: JSON of the answers so far, so a qualifier
+    dispatched again after a crash resumes instead of starting over."""
     BRIEF = "switchboard.brief"
     """The one-paragraph summary for the human."""
     TRANSFER = "switchboard.transfer"

@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
 from switchboard.agents.config import (
     Choice,
@@ -18,11 +17,6 @@ from switchboard.agents.config import (
 )
 
 SlotValue = str | int
-
-ANSWERED: Final = "switchboard.answered"
-"""Caller attribute: JSON object of the questions answered so far (id → value), written by the
-qualifier on the caller's participant so a qualifier dispatched again (the first one's process
-died) resumes instead of starting over; the agent's own attributes leave with the agent."""
 
 _YES = frozenset(
     {
@@ -278,12 +272,12 @@ def meets_expectation(question: Question, value: SlotValue) -> bool:
 
 
 def answers_json(slots: Mapping[str, SlotValue]) -> str:
-    """``slots`` as the ``ANSWERED`` attribute value."""
+    """``slots`` as the value of the caller's ``switchboard.answered`` attribute."""
     return json.dumps(dict(slots), separators=(",", ":"), sort_keys=True)
 
 
 def answered_before(questions: Sequence[Question], saved: str) -> dict[str, SlotValue]:
-    """The answers in an ``ANSWERED`` value that still fit ``questions``, in the config's order,
+    """The answers in a ``switchboard.answered`` value that fit ``questions``, in config order,
     up to the first question without one (what a resumed dialogue may take as said).
 
     Anything else (unknown ids, values this config would not accept, bad JSON) is dropped:

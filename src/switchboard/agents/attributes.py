@@ -20,6 +20,7 @@ QUESTION = AttributeKey.QUESTION
 ATTEMPT = AttributeKey.ATTEMPT
 RESULT = AttributeKey.RESULT
 SLOTS = AttributeKey.SLOTS
+ANSWERED = AttributeKey.ANSWERED
 BRIEF = AttributeKey.BRIEF
 TRANSFER = AttributeKey.TRANSFER
 SIP_STATUS = AttributeKey.SIP_STATUS

@@ -22,7 +22,7 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
 
 from switchboard.agents import attributes as attr
-from switchboard.agents.answers import ANSWERED, SlotValue, answered_before, answers_json
+from switchboard.agents.answers import SlotValue, answered_before, answers_json
 from switchboard.agents.config import DEFAULT_QUALIFIER_NAME, AgentsConfig, TransferTarget
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dialogue import (
@@ -52,7 +52,7 @@ logger = logging.getLogger("switchboard.agents")
 
 AGENT_NAME = DEFAULT_QUALIFIER_NAME
 RESUMED = "Sorry, we were cut off. Let's carry on where we left off."
-"""Said first by a qualifier that finds the caller's earlier answers (``answers.ANSWERED``)."""
+"""Said first by a qualifier that finds the caller's earlier answers (``attr.ANSWERED``)."""
 _DIAL_FAILURES = frozenset(
     {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
      "unavailable", "failed", "bad_metadata", TransferOutcome.NO_DECISION,
@@ -141,7 +141,7 @@ class QualifierCall:
             lambda: self._end_now("session time limit reached"),
         )
         await self._conversation.start(self._caller)
-        saved = self._caller.attributes.get(ANSWERED, "")
+        saved = self._caller.attributes.get(attr.ANSWERED, "")
         answered = answered_before(self._config.qualifier.questions, saved)
         self._saved_answers = dict(answered)
         self._resumed = bool(answered)
@@ -165,7 +165,7 @@ class QualifierCall:
         request = api.UpdateParticipantRequest(
             room=self._ctx.room.name,
             identity=self._caller.identity,
-            attributes={ANSWERED: answers_json(answered)},
+            attributes={attr.ANSWERED: answers_json(answered)},
         )
         try:
             await self._ctx.api.room.update_participant(request)

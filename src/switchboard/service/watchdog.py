@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Final
 
 from switchboard.livekit import ParticipantState
+from switchboard.vocabulary import HUMAN_KINDS, ParticipantKind
 
-AGENT_KIND: Final = "AGENT"
-PERSON_KINDS: Final = frozenset({"STANDARD", "SIP"})
+AGENT_KIND: Final = ParticipantKind.AGENT.webhook_name
+PERSON_KINDS: Final = frozenset(kind.webhook_name for kind in HUMAN_KINDS)
 """Kinds a person joins as (browser or app, phone); egress, ingress and agents are not people."""
 GONE_STATE: Final = "DISCONNECTED"
 

@@ -27,7 +27,7 @@ import time
 import pytest
 from livekit import api
 
-from switchboard.agents.answers import ANSWERED
+from switchboard.vocabulary import AttributeKey
 from tests.integration.callflow.conftest import CALLED, system_api
 from tests.integration.callflow.observe import AGENT, caller_room, participants
 from tests.integration.stranded.conftest import (
@@ -114,7 +114,9 @@ async def test_a_caller_whose_qualifier_dies_mid_question_hears_it_again_and_is_
                 f"the new qualifier did not resume where the first stopped: {questions.seen}"
             )
             people = await questions.poll()
-            [saved] = [p.attributes.get(ANSWERED, "") for p in people if p.kind != AGENT]
+            [saved] = [
+                p.attributes.get(AttributeKey.ANSWERED, "") for p in people if p.kind != AGENT
+            ]
             assert json.loads(saved) == {"existing_customer": "yes"}
             assert [p.identity for p in people if p.kind == AGENT] == [second]
             facts = await stranded.facts(room, "caller_stranded")
