@@ -136,9 +136,10 @@ def start_dtmf_caller(
     digit: str,
     presses: int,
     hold_ms: int,
+    media_port: int = 0,
 ) -> Sipp:
     """A caller that talks, presses ``digit`` every 2.5 s ``presses`` times, talks on while
-    holding for ``hold_ms``, and hangs up."""
+    holding for ``hold_ms``, and hangs up; ``media_port`` as in ``start_tone_uas``."""
     talk = _PLAY.format(SIP_TESTER / "g711a.pcap")
     press_block = "".join(
         (talk if i % 3 == 0 else "") + '  <pause milliseconds="2500" />\n' + _PLAY.format(path)
@@ -151,7 +152,7 @@ def start_dtmf_caller(
         "hold_block": _talk(hold_ms),
     }
     scenario = _render(workdir, "uac_dtmf_call.xml", f"uac-dtmf-{caller}", values)
-    return _start(workdir, f"uac-dtmf-{caller}", host, scenario, target)
+    return _start(workdir, f"uac-dtmf-{caller}", host, scenario, target, media_port=media_port)
 
 
 def start_uac(

@@ -32,6 +32,9 @@ logger = logging.getLogger("switchboard.agents")
 AGENT_NAME: Final = DEFAULT_HOLD_AGENT
 TRACK_NAME: Final = "switchboard-queue"
 FRAME_MS: Final = 20
+SUBSCRIBED_SECONDS: Final = 5.0
+"""How long the first words wait for the caller's side to subscribe to the hold track (a
+goodbye said before livekit-sip forwards the track is lost on a loaded server)."""
 
 
 def build_server(
@@ -70,6 +73,7 @@ class HoldLine:
         self._source = rtc.AudioSource(SAMPLE_RATE, 1)
         self._speech: collections.deque[list[rtc.AudioFrame]] = collections.deque()
         self._spoken = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -85,6 +89,7 @@ class HoldLine:
         self._room.on("participant_connected", self._on_joined)
         self._room.on("participant_disconnected", self._on_left)
         self._room.on("data_received", self._on_data)
+        self._room.on("local_track_subscribed", lambda _track: self._subscribed.set())
         for participant in list(self._room.remote_participants.values()):
             self._on_joined(participant)
         if not self._ended.done() and not self._callers():
@@ -160,6 +165,8 @@ class HoldLine:
         self._end("the queue could not take the caller: said goodbye and hung up")
 
     async def _say(self, text: str) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBED_SECONDS)
         pcm = pcm_from_wav(await synthesize_wav(text))
         resampler = rtc.AudioResampler(pcm.sample_rate, SAMPLE_RATE, num_channels=1)
         frames = [*resampler.push(bytearray(pcm.data)), *resampler.flush()]
