@@ -9,6 +9,7 @@ in humming 600 Hz and answers the qualifier by DTMF; tcpdump captures what reach
   the caller hears the AI again (speech, no hold tone) and it reports ``human_left``;
 * the caller hangs up during the brief: the human hears the agent (the "caller has hung up"
   line) and is hung up after it, and nobody else is dialed;
+* every human on another call: the caller holds (hold tone) until one frees up, then hears them;
 * simultaneous: one human already on a call in another room (one call per human: never dialed),
   one ringing, one who answers and accepts — the ringing phone is cancelled at once.
 """
@@ -58,6 +59,7 @@ NUMBERS = ("+15558675301", "+15558675302", "+15558675303")
 RING_SECONDS = 5
 DECISION_SECONDS = 15
 PRESS_AFTER_MS = 7000
+BUSY_WAIT_SECONDS = 25
 HEARD, LEAK, SPEECH = 0.2, 0.2, 0.01
 """Tone levels as in callflow/test_warm_transfer.py; SPEECH: the RMS above which a phone hears
 the agent talk (espeak speech arrives at 0.03-0.1; a silent line at 0)."""
@@ -72,7 +74,9 @@ class Team:
 
 
 @contextlib.contextmanager
-def start_team(tmp_path_factory: pytest.TempPathFactory, ring: str) -> Iterator[Team]:
+def start_team(
+    tmp_path_factory: pytest.TempPathFactory, ring: str, busy_wait: float = 0
+) -> Iterator[Team]:
     """A stack whose ``desk`` target lists three humans, each behind its own trunk and port."""
     workdir = tmp_path_factory.mktemp(f"team-{ring}")
     stack = Stack.create(
@@ -94,7 +98,7 @@ def start_team(tmp_path_factory: pytest.TempPathFactory, ring: str) -> Iterator[
                 "targets": {
                     "desk": {
                         "number": "", "sip_trunk_id": "", "humans": humans, "ring": ring,
-                        "decision_seconds": DECISION_SECONDS, "busy_wait_seconds": 0,
+                        "decision_seconds": DECISION_SECONDS, "busy_wait_seconds": busy_wait,
                     }
                 },
                 "hold": {"tones_hz": [HOLD_HZ], "gap_ms": 0, "level": 0.3},
@@ -133,7 +137,7 @@ async def _more_trunks(stack: Stack, ports: tuple[int, ...]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
-    with start_team(tmp_path_factory, "sequential") as team:
+    with start_team(tmp_path_factory, "sequential", busy_wait=BUSY_WAIT_SECONDS) as team:
         yield team
 
 
@@ -215,6 +219,20 @@ def _human(team: Team, index: int, *, press: str | None, hold_ms: int, media_por
         team.workdir, team.stack.config.node_ip, port=team.ports[index], tone_hz=HUMAN_HZ[index],
         hold_ms=hold_ms, press=press, press_after_ms=PRESS_AFTER_MS, media_port=media_port,
     )  # fmt: skip
+
+
+async def _on_another_call(lkapi: api.LiveKitAPI, team: Team, index: int, room: str) -> str:
+    """Put human ``index`` on a call in ``room`` (created if needed); their identity there."""
+    with contextlib.suppress(api.TwirpError):
+        await lkapi.room.create_room(api.CreateRoomRequest(name=room))
+    identity = f"busy-human-{index + 1}"
+    await lkapi.sip.create_sip_participant(
+        api.CreateSIPParticipantRequest(
+            sip_trunk_id=team.trunks[index], sip_call_to=NUMBERS[index], room_name=room,
+            participant_identity=identity, wait_until_answered=True,
+        )
+    )  # fmt: skip
+    return identity
 
 
 async def _end(lkapi: api.LiveKitAPI, room: str | None) -> None:
@@ -360,6 +378,56 @@ async def test_caller_hangs_up_during_the_brief_the_human_hears_it_then_is_hung_
             at_human.stop()
 
 
+async def test_every_human_on_a_call_the_caller_holds_until_one_frees_up_then_is_connected(
+    sequential: Team,
+) -> None:
+    team, host = sequential, sequential.stack.config.node_ip
+    caller_media = free_media_port(host)
+    at_caller = RtpCapture(team.workdir, caller_media, "seq-all-busy-caller").start()
+    busy = [
+        _human(team, i, press=None, hold_ms=100000, media_port=free_media_port(host))
+        for i in range(3)
+    ]
+    phones = list(busy)
+    watch: Watch | None = None
+    elsewhere = f"elsewhere-{uuid.uuid4().hex[:6]}"
+    async with team_api(team) as lkapi:
+        try:
+            identities = [await _on_another_call(lkapi, team, i, elsewhere) for i in range(3)]
+            caller = "+15557780005"
+            phones.append(_caller(team, caller, caller_media))
+            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            waiting = await watch.wait_for("outbound-caller:dialing", timeout=120)
+            await asyncio.sleep(max(0.0, waiting + 6 - time.time()))
+            # The third human's other call ends; the same phone (a new sipp) takes the next.
+            await lkapi.room.remove_participant(
+                api.RoomParticipantIdentity(room=elsewhere, identity=identities[2])
+            )
+            freed = time.time()
+            await asyncio.to_thread(busy[2].wait_exit, 10)
+            phones.append(_human(team, 2, press="1", hold_ms=60000,
+                                 media_port=free_media_port(host)))  # fmt: skip
+            connected = await watch.wait_for("outbound-caller:connected", timeout=60)
+            assert watch.attempts() == {"1": "on_a_call", "2": "on_a_call", "3": "connected"}
+            await asyncio.sleep(4)
+            heard = list(at_caller)
+            held = _report(heard, waiting + 1, freed)
+            after = _report(heard, connected + 1, connected + 4)
+            print(f"caller while everyone was busy: {held}; after connected: {after}")
+            assert held["440Hz"] > HEARD, f"no hold audio while waiting for a human: {held}"
+            assert after["1400Hz"] > HEARD, f"the caller does not hear the freed human: {after}"
+            for phone in busy[:2]:
+                assert phone.messages().count("INVITE sip:") == 1, "a busy human was dialed"
+        finally:
+            if watch is not None:
+                await watch.stop()
+                await _end(lkapi, watch.room)
+            await _end(lkapi, elsewhere)
+            for phone in phones:
+                phone.stop()
+            at_caller.stop()
+
+
 async def test_simultaneous_skips_the_human_on_a_call_and_cancels_the_others_on_answer(
     simultaneous: Team,
 ) -> None:
@@ -377,13 +445,7 @@ async def test_simultaneous_skips_the_human_on_a_call_and_cancels_the_others_on_
     async with team_api(team) as lkapi:
         try:
             # The first human is on another call: dialed into a room of its own first.
-            await lkapi.room.create_room(api.CreateRoomRequest(name=elsewhere))
-            await lkapi.sip.create_sip_participant(
-                api.CreateSIPParticipantRequest(
-                    sip_trunk_id=team.trunks[0], sip_call_to=NUMBERS[0], room_name=elsewhere,
-                    participant_identity="busy-human", wait_until_answered=True,
-                )
-            )  # fmt: skip
+            await _on_another_call(lkapi, team, 0, elsewhere)
             caller = "+15557780004"
             phones.append(_caller(team, caller, caller_media))
             watch = Watch(lkapi, await caller_room(lkapi, caller))
