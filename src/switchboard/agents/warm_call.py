@@ -37,8 +37,6 @@ logger = logging.getLogger("switchboard.agents")
 
 HANDOFF_SPAN = "handoff"
 """The publisher's span kind for the brief and the accept (until connected)."""
-ATTEMPTS = "switchboard.attempts"
-"""Attribute: JSON of how each human dialed ended, by identity (``WarmTransferResult.attempts``)."""
 GOODBYE_SECONDS = 4.0
 """How long the last line to the human may play before the agent leaves."""
 _EXPLANATIONS = {
@@ -145,7 +143,7 @@ class WarmCall(OutboundJobCall):
             self._publisher.spans.mark(Step.CONNECTED)
             await self._publisher.publish(
                 {attr.STATE: "done", attr.RESULT: "answered", attr.TRANSFER: "connected",
-                 attr.TIMINGS: timings, ATTEMPTS: attempts}
+                 attr.TIMINGS: timings, attr.ATTEMPTS: attempts}
             )  # fmt: skip
             return
         error = result.error
@@ -153,7 +151,7 @@ class WarmCall(OutboundJobCall):
         status = error.status_line if error is not None else ""
         await self._publisher.publish(
             attr.failure(result.reason, explanation, status)
-            | {attr.TRANSFER: result.reason, attr.TIMINGS: timings, ATTEMPTS: attempts}
+            | {attr.TRANSFER: result.reason, attr.TIMINGS: timings, attr.ATTEMPTS: attempts}
         )
         logger.warning(
             "warm transfer failed",
