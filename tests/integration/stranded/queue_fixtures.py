@@ -27,7 +27,7 @@ from livekit import api
 from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
-from switchboard.store import QueuedCaller, Store
+from switchboard.store import CallerStatus, QueuedCaller, Store
 from tests.support.participants import eventually
 from tests.support.rtp_capture import HEARD, Chunk, RtpCapture, rms, tone_level
 from tests.support.sipp import Sipp, free_media_port, start_dtmf_caller
@@ -121,6 +121,8 @@ class QueueRound:
     callers: list[QueuedCaller]
     promoted: dict[str, dict[str, Any]]
     jobs: list[dict[str, Any]]
+    admissions: dict[str, dict[str, Any]]
+    """Per room, the store's admission fact: kind, serving, waiting, position."""
 
     def phone_of(self, room: str) -> Phone:
         return next(phone for phone in self.phones if phone.room == room)
@@ -142,9 +144,14 @@ class QueueRound:
         return latencies
 
 
-async def call_the_queue(system: QueueSystem, round_number: int = 0) -> QueueRound:
+async def call_the_queue(
+    system: QueueSystem, round_number: int = 0, *, require_all: bool = True
+) -> QueueRound:
     """Dial ``CALLERS`` callers one after the other, let the first agents leave once all have
-    arrived (the gate), wait until every caller the queue took was served, and collect."""
+    arrived (the gate), wait until every caller the queue took was served, and collect.
+
+    With ``require_all=False`` (the benchmark), calls livekit-sip never connected (486 on an
+    overloaded host) are left out after 90 s instead of failing the round."""
     system.gate.unlink(missing_ok=True)
     host, target = system.stack.config.node_ip, system.stack.config.sip_address
     numbers = [f"+155502{round_number:02d}{n:03d}" for n in range(CALLERS)]
@@ -168,25 +175,38 @@ async def call_the_queue(system: QueueSystem, round_number: int = 0) -> QueueRou
                 return [c for c in await store.recent_callers() if _number(c.room_name) in numbers]
 
         async def all_arrived() -> bool:
-            return len(await mine()) >= CALLERS
+            return {_number(c.room_name) for c in await mine()} == set(numbers)
 
-        await eventually(all_arrived, timeout=90)
+        try:
+            await eventually(all_arrived, timeout=90)
+        except AssertionError:
+            if require_all:
+                raise
         system.gate.write_text("go")
 
         async def all_served() -> bool:
-            rooms = {c.room_name for c in await mine()}
-            return len([j for j in system.served_jobs() if j["room"] in rooms]) >= CALLERS - 1
+            done = {job["room"] for job in system.served_jobs()}
+            left = (CallerStatus.OVERFLOWED, CallerStatus.ABANDONED)
+            return all(c.room_name in done or c.status in left for c in await mine())
 
         await eventually(all_served, timeout=150)
         await asyncio.sleep(2)  # the last tone reaches the phones' captures
         callers = sorted(await mine(), key=lambda c: c.caller_id)
         async with await Store.open(system.store_url) as store:
-            promoted = {
-                c.room_name: entry.detail["detail"]
-                for c in callers
-                for entry in await store.timeline(c.room_name)
-                if entry.detail.get("kind") == "promoted"
-            }
+            facts = {c.room_name: await store.timeline(c.room_name) for c in callers}
+        promoted = {
+            room: entry.detail["detail"]
+            for room, timeline in facts.items()
+            for entry in timeline
+            if entry.detail.get("kind") == "promoted"
+        }
+        admissions = {
+            room: entry.detail["detail"]
+            for room, timeline in facts.items()
+            for entry in timeline
+            if entry.detail.get("kind") in ("admitted", "queued", "overflow")
+            and "serving" in entry.detail["detail"]
+        }
     finally:
         for phone in phones:
             phone.sipp.stop()
@@ -196,7 +216,7 @@ async def call_the_queue(system: QueueSystem, round_number: int = 0) -> QueueRou
     for phone in phones:
         phone.room = rooms.get(phone.number, "")
     jobs = [job for job in system.served_jobs() if job["room"] in set(rooms.values())]
-    return QueueRound(phones, callers, promoted, jobs)
+    return QueueRound(phones, callers, promoted, jobs, admissions)
 
 
 def first_heard(chunks: list[Chunk], hz: float, start: float, end: float) -> float | None:
