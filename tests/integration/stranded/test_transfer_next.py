@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from livekit import api
+from livekit import api, rtc
 
 from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.process import ManagedProcess
@@ -39,7 +39,7 @@ from tests.integration.callflow.conftest import (
     agents_config,
     start_agent,
 )
-from tests.integration.callflow.observe import AGENT, caller_room
+from tests.integration.callflow.observe import AGENT, Monitor, caller_room
 from tests.support.participants import eventually
 from tests.support.rtp_capture import Chunk, RtpCapture, rms, tone_level
 from tests.support.sipp import (
@@ -60,6 +60,7 @@ RING_SECONDS = 5
 DECISION_SECONDS = 15
 PRESS_AFTER_MS = 7000
 BUSY_WAIT_SECONDS = 25
+ATTEMPTS = "switchboard.attempts"
 HEARD, LEAK, SPEECH = 0.2, 0.2, 0.01
 """Tone levels as in callflow/test_warm_transfer.py; SPEECH: the RMS above which a phone hears
 the agent talk (espeak speech arrives at 0.03-0.1; a silent line at 0)."""
@@ -118,21 +119,26 @@ def start_team(
 async def _more_trunks(stack: Stack, ports: tuple[int, ...]) -> list[str]:
     lkapi = api.LiveKitAPI(stack.config.http_url, stack.config.api_key, stack.config.api_secret)
     try:
-        trunks = []
-        for port in ports:
-            trunk = await lkapi.sip.create_outbound_trunk(
-                api.CreateSIPOutboundTrunkRequest(
-                    trunk=api.SIPOutboundTrunkInfo(
-                        name=f"to human {port}",
-                        address=f"{stack.config.node_ip}:{port}",
-                        numbers=["+15550100000"],
-                    )
-                )
-            )
-            trunks.append(trunk.sip_trunk_id)
-        return trunks
+        return await _trunks(lkapi, stack, ports)
     finally:
         await lkapi.aclose()
+
+
+async def _trunks(lkapi: api.LiveKitAPI, stack: Stack, ports: tuple[int, ...]) -> list[str]:
+    """An outbound trunk to a phone at each of ``ports``."""
+    trunks = []
+    for port in ports:
+        trunk = await lkapi.sip.create_outbound_trunk(
+            api.CreateSIPOutboundTrunkRequest(
+                trunk=api.SIPOutboundTrunkInfo(
+                    name=f"to phone {port}",
+                    address=f"{stack.config.node_ip}:{port}",
+                    numbers=["+15550100000"],
+                )
+            )
+        )
+        trunks.append(trunk.sip_trunk_id)
+    return trunks
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +172,21 @@ class Watch:
         self.seen: dict[str, float] = {}
         self.present: dict[str, tuple[float, float]] = {}
         """Phone number (sip.phoneNumber) → when first and last seen in the room."""
+        self.live: dict[str, dict[str, str]] = {}
+        """Each agent's attributes as a hidden participant's events report them: the last ones
+        arrive even when the agent leaves right after publishing them."""
+        self.monitor = Monitor()
+        self.monitor.room.on("participant_attributes_changed", self._on_attributes)
         self._task = asyncio.create_task(self._run())
+
+    async def listen(self, stack: Stack) -> Watch:
+        await self.monitor.connect(stack, self.room)
+        return self
+
+    def _on_attributes(self, _changed: dict[str, str], participant: rtc.Participant) -> None:
+        name = participant.attributes.get("lk.agent_name", "")
+        if name:
+            self.live[name] = dict(participant.attributes)
 
     async def _run(self) -> None:
         while True:
@@ -196,14 +216,20 @@ class Watch:
         await eventually(reached, timeout=timeout)
         return min(self.seen[step] for step in steps if step in self.seen)
 
-    def attempts(self) -> dict[str, str]:
-        raw = self.agents.get("outbound-caller", {}).get("switchboard.attempts", "{}")
-        found: dict[str, str] = json.loads(raw)
+    async def attempts(self) -> dict[str, str]:
+        """The outbound-caller's ``switchboard.attempts``, by position in the list (1, 2, 3)."""
+
+        async def published() -> bool:
+            return ATTEMPTS in self.live.get("outbound-caller", {})
+
+        await eventually(published, timeout=10)
+        found: dict[str, str] = json.loads(self.live["outbound-caller"][ATTEMPTS])
         return {identity.rsplit("-", 1)[-1]: outcome for identity, outcome in found.items()}
 
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+        await self.monitor.close()
 
 
 def _caller(team: Team, caller: str, media_port: int) -> Sipp:
@@ -221,15 +247,18 @@ def _human(team: Team, index: int, *, press: str | None, hold_ms: int, media_por
     )  # fmt: skip
 
 
-async def _on_another_call(lkapi: api.LiveKitAPI, team: Team, index: int, room: str) -> str:
-    """Put human ``index`` on a call in ``room`` (created if needed); their identity there."""
+async def _on_another_call(
+    lkapi: api.LiveKitAPI, team: Team, index: int, room: str, trunk: str = ""
+) -> str:
+    """Put human ``index``'s number on a call in ``room`` (created if needed), through their
+    own trunk or ``trunk``; the participant's identity there."""
     with contextlib.suppress(api.TwirpError):
         await lkapi.room.create_room(api.CreateRoomRequest(name=room))
     identity = f"busy-human-{index + 1}"
     await lkapi.sip.create_sip_participant(
         api.CreateSIPParticipantRequest(
-            sip_trunk_id=team.trunks[index], sip_call_to=NUMBERS[index], room_name=room,
-            participant_identity=identity, wait_until_answered=True,
+            sip_trunk_id=trunk or team.trunks[index], sip_call_to=NUMBERS[index],
+            room_name=room, participant_identity=identity, wait_until_answered=True,
         )
     )  # fmt: skip
     return identity
@@ -265,9 +294,9 @@ async def test_busy_then_no_answer_then_the_third_human_accepts_and_the_caller_h
     watch: Watch | None = None
     async with team_api(team) as lkapi:
         try:
-            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            watch = await Watch(lkapi, await caller_room(lkapi, caller)).listen(team.stack)
             connected = await watch.wait_for("outbound-caller:connected", timeout=120)
-            assert watch.attempts() == {"1": "busy", "2": "no_answer", "3": "connected"}
+            assert await watch.attempts() == {"1": "busy", "2": "no_answer", "3": "connected"}
             await asyncio.sleep(4)
             heard = _report(list(at_caller), connected + 1, connected + 4)
             print(f"caller after connected: {heard}")
@@ -301,11 +330,11 @@ async def test_declines_then_the_human_hangs_up_during_the_brief_and_the_caller_
     watch: Watch | None = None
     async with team_api(team) as lkapi:
         try:
-            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            watch = await Watch(lkapi, await caller_room(lkapi, caller)).listen(team.stack)
             back = await watch.wait_for("qualifier:fallback", "qualifier:ended", timeout=130)
             qualifier = watch.agents["qualifier"]
             assert qualifier.get("switchboard.transfer") == "human_left", qualifier
-            assert watch.attempts() == {"1": "declined", "2": "declined", "3": "human_left"}
+            assert await watch.attempts() == {"1": "declined", "2": "declined", "3": "human_left"}
             await asyncio.sleep(4)
             heard = list(at_caller)
             on_hold = _report(heard, back - 4, back - 0.5)
@@ -338,7 +367,7 @@ async def test_caller_hangs_up_during_the_brief_the_human_hears_it_then_is_hung_
     watch: Watch | None = None
     async with team_api(team) as lkapi:
         try:
-            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            watch = await Watch(lkapi, await caller_room(lkapi, caller)).listen(team.stack)
             briefing = await watch.wait_for("outbound-caller:briefing", timeout=120)
             await asyncio.sleep(max(0.0, briefing + 3 - time.time()))
             # The caller hangs up: livekit-sip ends the caller's call (BYE to sipp) as the
@@ -386,17 +415,25 @@ async def test_every_human_on_a_call_the_caller_holds_until_one_frees_up_then_is
     at_caller = RtpCapture(team.workdir, caller_media, "seq-all-busy-caller").start()
     busy = [
         _human(team, i, press=None, hold_ms=100000, media_port=free_media_port(host))
-        for i in range(3)
+        for i in range(2)
     ]
-    phones = list(busy)
+    # The third human's other call reaches a phone of its own (same number, another trunk),
+    # so the third human's phone is free to ring the moment that call ends.
+    decoy_port = free_port()
+    decoy = start_tone_uas(team.workdir, host, port=decoy_port, tone_hz=1600.0, hold_ms=100000,
+                           media_port=free_media_port(host))  # fmt: skip
+    third = _human(team, 2, press="1", hold_ms=60000, media_port=free_media_port(host))
+    phones = [*busy, decoy, third]
     watch: Watch | None = None
     elsewhere = f"elsewhere-{uuid.uuid4().hex[:6]}"
     async with team_api(team) as lkapi:
         try:
-            identities = [await _on_another_call(lkapi, team, i, elsewhere) for i in range(3)]
+            (decoy_trunk,) = await _trunks(lkapi, team.stack, (decoy_port,))
+            identities = [await _on_another_call(lkapi, team, i, elsewhere) for i in range(2)]
+            identities.append(await _on_another_call(lkapi, team, 2, elsewhere, decoy_trunk))
             caller = "+15557780005"
             phones.append(_caller(team, caller, caller_media))
-            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            watch = await Watch(lkapi, await caller_room(lkapi, caller)).listen(team.stack)
             waiting = await watch.wait_for("outbound-caller:dialing", timeout=120)
             await asyncio.sleep(max(0.0, waiting + 6 - time.time()))
             # The third human's other call ends; the same phone (a new sipp) takes the next.
@@ -404,11 +441,8 @@ async def test_every_human_on_a_call_the_caller_holds_until_one_frees_up_then_is
                 api.RoomParticipantIdentity(room=elsewhere, identity=identities[2])
             )
             freed = time.time()
-            await asyncio.to_thread(busy[2].wait_exit, 10)
-            phones.append(_human(team, 2, press="1", hold_ms=60000,
-                                 media_port=free_media_port(host)))  # fmt: skip
             connected = await watch.wait_for("outbound-caller:connected", timeout=60)
-            assert watch.attempts() == {"1": "on_a_call", "2": "on_a_call", "3": "connected"}
+            assert await watch.attempts() == {"1": "on_a_call", "2": "on_a_call", "3": "connected"}
             await asyncio.sleep(4)
             heard = list(at_caller)
             held = _report(heard, waiting + 1, freed)
@@ -416,8 +450,9 @@ async def test_every_human_on_a_call_the_caller_holds_until_one_frees_up_then_is
             print(f"caller while everyone was busy: {held}; after connected: {after}")
             assert held["440Hz"] > HEARD, f"no hold audio while waiting for a human: {held}"
             assert after["1400Hz"] > HEARD, f"the caller does not hear the freed human: {after}"
-            for phone in busy[:2]:
+            for phone in busy:
                 assert phone.messages().count("INVITE sip:") == 1, "a busy human was dialed"
+            assert third.messages().count("INVITE sip:") == 1, "the third human was dialed twice"
         finally:
             if watch is not None:
                 await watch.stop()
@@ -448,9 +483,9 @@ async def test_simultaneous_skips_the_human_on_a_call_and_cancels_the_others_on_
             await _on_another_call(lkapi, team, 0, elsewhere)
             caller = "+15557780004"
             phones.append(_caller(team, caller, caller_media))
-            watch = Watch(lkapi, await caller_room(lkapi, caller))
+            watch = await Watch(lkapi, await caller_room(lkapi, caller)).listen(team.stack)
             connected = await watch.wait_for("outbound-caller:connected", timeout=120)
-            assert watch.attempts() == {"1": "on_a_call", "2": "hung_up", "3": "connected"}
+            assert await watch.attempts() == {"1": "on_a_call", "2": "hung_up", "3": "connected"}
             answered = watch.present[NUMBERS[2]][0]
             await asyncio.sleep(4)
             heard = _report(list(at_caller), connected + 1, connected + 4)
