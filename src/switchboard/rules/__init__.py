@@ -7,7 +7,13 @@ Load a rules file once, then decide per event::
     decision.dispatches, decision.explain()
 """
 
-from switchboard.rules.decision import AgentDispatch, ConditionResult, Decision, RuleTrace
+from switchboard.rules.decision import (
+    AgentDispatch,
+    ConditionResult,
+    Decision,
+    DecisionKind,
+    RuleTrace,
+)
 from switchboard.rules.engine import CompiledRules
 from switchboard.rules.errors import EventError, Issue, RulesError, TemplateRenderError
 from switchboard.rules.event import (
@@ -47,6 +53,7 @@ __all__ = [
     "CompiledRules",
     "ConditionResult",
     "Decision",
+    "DecisionKind",
     "EventError",
     "Issue",
     "NativeReport",
