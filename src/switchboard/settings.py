@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from switchboard.errors import ConfigError
@@ -22,104 +22,40 @@ DEFAULT_STORE_URL: Final = "sqlite+aiosqlite:///.switchboard/switchboard.db"
 
 RunMode = Literal["server", "function"]
 
+ENV_PREFIX: Final = "SWITCHBOARD_"
+
 
 class Settings(BaseSettings):
     """Everything the service needs; build it with ``load_settings()`` for variable-named errors."""
 
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+        env_prefix=ENV_PREFIX, env_file=None, extra="ignore", populate_by_name=True, frozen=True
     )
 
-    livekit_url: str = Field("", validation_alias=AliasChoices("LIVEKIT_URL", "livekit_url"))
-    livekit_api_key: str = Field(
-        "", validation_alias=AliasChoices("LIVEKIT_API_KEY", "livekit_api_key")
-    )
-    livekit_api_secret: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("LIVEKIT_API_SECRET", "livekit_api_secret")
-    )
-    rules: Path | None = Field(None, validation_alias=AliasChoices("SWITCHBOARD_RULES", "rules"))
-    store_url: str = Field(
-        DEFAULT_STORE_URL, validation_alias=AliasChoices("SWITCHBOARD_STORE_URL", "store_url")
-    )
-    token_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SWITCHBOARD_TOKEN_SECRET", "token_secret")
-    )
-    mode: RunMode = Field("server", validation_alias=AliasChoices("SWITCHBOARD_MODE", "mode"))
-    max_attempts: int = Field(
-        6, ge=1, validation_alias=AliasChoices("SWITCHBOARD_DISPATCH_MAX_ATTEMPTS", "max_attempts")
-    )
-    missing_room_attempts: int = Field(
-        3,
-        ge=1,
-        validation_alias=AliasChoices("SWITCHBOARD_MISSING_ROOM_ATTEMPTS", "missing_room_attempts"),
-    )
-    backoff_base_seconds: float = Field(
-        0.5,
-        gt=0,
-        validation_alias=AliasChoices("SWITCHBOARD_BACKOFF_BASE_SECONDS", "backoff_base_seconds"),
-    )
-    backoff_max_seconds: float = Field(
-        30.0,
-        gt=0,
-        validation_alias=AliasChoices("SWITCHBOARD_BACKOFF_MAX_SECONDS", "backoff_max_seconds"),
-    )
-    lease_seconds: float = Field(
-        30.0, gt=0, validation_alias=AliasChoices("SWITCHBOARD_LEASE_SECONDS", "lease_seconds")
-    )
-    poll_interval: float = Field(
-        0.5, gt=0, validation_alias=AliasChoices("SWITCHBOARD_POLL_INTERVAL", "poll_interval")
-    )
-    reconcile_interval: float = Field(
-        30.0,
-        ge=0,
-        validation_alias=AliasChoices("SWITCHBOARD_RECONCILE_INTERVAL", "reconcile_interval"),
-    )
-    unserved_dispatch_seconds: float = Field(
-        15.0,
-        gt=0,
-        validation_alias=AliasChoices(
-            "SWITCHBOARD_UNSERVED_DISPATCH_SECONDS", "unserved_dispatch_seconds"
-        ),
-    )
-    dispatch_concurrency: int = Field(
-        32,
-        ge=1,
-        validation_alias=AliasChoices("SWITCHBOARD_DISPATCH_CONCURRENCY", "dispatch_concurrency"),
-    )
-    inline_budget_seconds: float = Field(
-        5.0,
-        gt=0,
-        validation_alias=AliasChoices("SWITCHBOARD_INLINE_BUDGET_SECONDS", "inline_budget_seconds"),
-    )
-    worker_id: str = Field("", validation_alias=AliasChoices("SWITCHBOARD_WORKER_ID", "worker_id"))
-    watchdog_seconds: float = Field(
-        0.0,
-        ge=0,
-        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_SECONDS", "watchdog_seconds"),
-    )
-    watchdog_join_seconds: float = Field(
-        20.0,
-        gt=0,
-        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_JOIN_SECONDS", "watchdog_join_seconds"),
-    )
-    watchdog_max_recoveries: int = Field(
-        2,
-        ge=0,
-        validation_alias=AliasChoices(
-            "SWITCHBOARD_WATCHDOG_MAX_RECOVERIES", "watchdog_max_recoveries"
-        ),
-    )
-    watchdog_overflow_agent: str = Field(
-        "",
-        validation_alias=AliasChoices(
-            "SWITCHBOARD_WATCHDOG_OVERFLOW_AGENT", "watchdog_overflow_agent"
-        ),
-    )
-    watchdog_interval: float = Field(
-        0.5,
-        gt=0,
-        validation_alias=AliasChoices("SWITCHBOARD_WATCHDOG_INTERVAL", "watchdog_interval"),
-    )
+    # LiveKit's own names; every other field is read from SWITCHBOARD_<FIELD NAME>.
+    livekit_url: str = Field("", validation_alias="LIVEKIT_URL")
+    livekit_api_key: str = Field("", validation_alias="LIVEKIT_API_KEY")
+    livekit_api_secret: SecretStr = Field(SecretStr(""), validation_alias="LIVEKIT_API_SECRET")
+    rules: Path | None = None
+    store_url: str = DEFAULT_STORE_URL
+    token_secret: SecretStr | None = None
+    mode: RunMode = "server"
+    max_attempts: int = Field(6, ge=1, validation_alias=f"{ENV_PREFIX}DISPATCH_MAX_ATTEMPTS")
+    missing_room_attempts: int = Field(3, ge=1)
+    backoff_base_seconds: float = Field(0.5, gt=0)
+    backoff_max_seconds: float = Field(30.0, gt=0)
+    lease_seconds: float = Field(30.0, gt=0)
+    poll_interval: float = Field(0.5, gt=0)
+    reconcile_interval: float = Field(30.0, ge=0)
+    unserved_dispatch_seconds: float = Field(15.0, gt=0)
+    dispatch_concurrency: int = Field(32, ge=1)
+    inline_budget_seconds: float = Field(5.0, gt=0)
+    worker_id: str = ""
+    watchdog_seconds: float = Field(0.0, ge=0)
+    watchdog_join_seconds: float = Field(20.0, gt=0)
+    watchdog_max_recoveries: int = Field(2, ge=0)
+    watchdog_overflow_agent: str = ""
+    watchdog_interval: float = Field(0.5, gt=0)
 
     @model_validator(mode="after")
     def _check_backoff(self) -> Settings:
@@ -170,30 +106,13 @@ class Settings(BaseSettings):
         return self.rules
 
 
-_VARIABLES = {
-    "livekit_url": "LIVEKIT_URL",
-    "livekit_api_key": "LIVEKIT_API_KEY",
-    "livekit_api_secret": "LIVEKIT_API_SECRET",
-    "rules": "SWITCHBOARD_RULES",
-    "store_url": "SWITCHBOARD_STORE_URL",
-    "token_secret": "SWITCHBOARD_TOKEN_SECRET",
-    "mode": "SWITCHBOARD_MODE",
-    "max_attempts": "SWITCHBOARD_DISPATCH_MAX_ATTEMPTS",
-    "missing_room_attempts": "SWITCHBOARD_MISSING_ROOM_ATTEMPTS",
-    "backoff_base_seconds": "SWITCHBOARD_BACKOFF_BASE_SECONDS",
-    "backoff_max_seconds": "SWITCHBOARD_BACKOFF_MAX_SECONDS",
-    "lease_seconds": "SWITCHBOARD_LEASE_SECONDS",
-    "poll_interval": "SWITCHBOARD_POLL_INTERVAL",
-    "reconcile_interval": "SWITCHBOARD_RECONCILE_INTERVAL",
-    "dispatch_concurrency": "SWITCHBOARD_DISPATCH_CONCURRENCY",
-    "inline_budget_seconds": "SWITCHBOARD_INLINE_BUDGET_SECONDS",
-    "worker_id": "SWITCHBOARD_WORKER_ID",
-    "watchdog_seconds": "SWITCHBOARD_WATCHDOG_SECONDS",
-    "watchdog_join_seconds": "SWITCHBOARD_WATCHDOG_JOIN_SECONDS",
-    "watchdog_max_recoveries": "SWITCHBOARD_WATCHDOG_MAX_RECOVERIES",
-    "watchdog_overflow_agent": "SWITCHBOARD_WATCHDOG_OVERFLOW_AGENT",
-    "watchdog_interval": "SWITCHBOARD_WATCHDOG_INTERVAL",
-}
+def variable_of(field: str) -> str:
+    """The environment variable a settings field is read from (``lease_seconds`` →
+    ``SWITCHBOARD_LEASE_SECONDS``); the field's own name when there is no such field."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return field
+    return str(info.validation_alias or f"{ENV_PREFIX}{field.upper()}")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -206,6 +125,6 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
-            name = _VARIABLES.get(field, field or "settings")
+            name = variable_of(field) if field else "settings"
             problems.append(f"{name}: {error['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
