@@ -126,10 +126,15 @@ def invite(messages: list[SipMessage]) -> SipMessage | None:
 def answer(messages: list[SipMessage]) -> SipMessage | None:
     """The 200 OK the phone sent to the INVITE."""
     return next(
-        (m for m in messages if m.sent and m.first_line.startswith("SIP/2.0 200") and
-         "INVITE" in m.text.split("CSeq:", 1)[-1].splitlines()[0]),
+        (
+            m
+            for m in messages
+            if m.sent
+            and m.first_line.startswith("SIP/2.0 200")
+            and "INVITE" in m.text.split("CSeq:", 1)[-1].splitlines()[0]
+        ),
         None,
-    )  # fmt: skip
+    )
 
 
 def log_lines(path: Path, room: str) -> list[tuple[float, dict[str, Any]]]:
@@ -248,15 +253,28 @@ async def one_call(
     at_caller = await asyncio.to_thread(RtpCapture(workdir, caller_media, "at-caller").start)
     from_human: RtpCapture | None = None
     human = start_tone_uas(
-        workdir, host, port=system.human_port, tone_hz=HUMAN_HZ, hold_ms=40000,
-        press="1" if mode == "warm" else None, press_after_ms=press_after_ms,
+        workdir,
+        host,
+        port=system.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=40000,
+        press="1" if mode == "warm" else None,
+        press_after_ms=press_after_ms,
         media_port=free_media_port(host),
-    )  # fmt: skip
+    )
     phone = start_tone_dtmf_caller(
-        workdir, host, system.stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=CALLER_PRESSES, hold_ms=40000,
-        press_every_ms=CALLER_PRESS_EVERY_MS, media_port=caller_media,
-    )  # fmt: skip
+        workdir,
+        host,
+        system.stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=CALLER_PRESSES,
+        hold_ms=40000,
+        press_every_ms=CALLER_PRESS_EVERY_MS,
+        media_port=caller_media,
+    )
     room = ""
     watch: RoomWatch | None = None
     try:

@@ -104,32 +104,48 @@ async def _rounds(
     return total, service, agent, stranded
 
 
-def report(total: list[float], service: list[float], agent: list[float], stranded: int,
-           rounds: int, seconds: float) -> str:  # fmt: skip
+def report(
+    total: list[float],
+    service: list[float],
+    agent: list[float],
+    stranded: int,
+    rounds: int,
+    seconds: float,
+) -> str:
     load = os.getloadavg()[0]
     rows = [
-        [name, str(len(values)), f"{percentile(values, 50):.2f}", f"{percentile(values, 95):.2f}",
-         f"{max(values):.2f}" if values else "nan"]
-        for name, values in (("slot → agent heard", total), ("slot → promoted (service)", service),
-                             ("promoted → agent heard", agent))
-    ]  # fmt: skip
+        [
+            name,
+            str(len(values)),
+            f"{percentile(values, 50):.2f}",
+            f"{percentile(values, 95):.2f}",
+            f"{max(values):.2f}" if values else "nan",
+        ]
+        for name, values in (
+            ("slot → agent heard", total),
+            ("slot → promoted (service)", service),
+            ("promoted → agent heard", agent),
+        )
+    ]
     p95 = percentile(total, 95)
     verdict = "met" if p95 <= GOAL_P95_SECONDS else "**not met**"
-    return "\n".join([
-        SECTION,
-        "",
-        f"`scripts/netns-run .venv/bin/python bench/bench_queue.py --rounds {rounds}`, measured "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'the'} "
-        f"({os.cpu_count()} cores, load {load:.1f} at the end; {seconds:.0f} s). Per round "
-        f"{CALLERS} sipp callers, limit {LIMIT}, queue {MAX_WAITING}: the {MAX_WAITING} queued "
-        "callers are promoted as the agents ahead of them leave. Seconds:",
-        "",
-        table(["", "n", "p50", "p95", "max"], rows),
-        "",
-        f"Goal slot → agent heard ≤ {GOAL_P95_SECONDS} s at p95: {verdict} ({p95:.2f} s). "
-        f"Callers stranded (taken by the queue, never heard an agent): {stranded}.",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"`scripts/netns-run .venv/bin/python bench/bench_queue.py --rounds {rounds}`, "
+            f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'the'} "
+            f"({os.cpu_count()} cores, load {load:.1f} at the end; {seconds:.0f} s). Per round "
+            f"{CALLERS} sipp callers, limit {LIMIT}, queue {MAX_WAITING}: the {MAX_WAITING} queued "
+            "callers are promoted as the agents ahead of them leave. Seconds:",
+            "",
+            table(["", "n", "p50", "p95", "max"], rows),
+            "",
+            f"Goal slot → agent heard ≤ {GOAL_P95_SECONDS} s at p95: {verdict} ({p95:.2f} s). "
+            f"Callers stranded (taken by the queue, never heard an agent): {stranded}.",
+            "",
+        ]
+    )
 
 
 def main() -> None:

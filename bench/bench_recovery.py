@@ -98,10 +98,18 @@ async def crash_trial(
     heard = RtpCapture(system.workdir, media_port, f"bench-heard-{index}").start()
     caller = f"+1555779{index:04d}"
     phone = start_tone_dtmf_caller(
-        system.workdir, host, system.stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=600.0, digit="1", presses=1, press_every_ms=9000, hold_ms=90000,
+        system.workdir,
+        host,
+        system.stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=600.0,
+        digit="1",
+        presses=1,
+        press_every_ms=9000,
+        hold_ms=90000,
         media_port=media_port,
-    )  # fmt: skip
+    )
     room = ""
     try:
         room = await caller_room(lkapi, caller)
@@ -138,10 +146,17 @@ async def unserved_trial(
     host = system.stack.config.node_ip
     caller = f"+1555778{index:04d}"
     phone = start_tone_dtmf_caller(
-        system.workdir, host, system.stack.config.sip_address, caller=caller,
-        called=UNSERVED_CALLED, tone_hz=600.0, digit="1", presses=1, press_every_ms=90000,
+        system.workdir,
+        host,
+        system.stack.config.sip_address,
+        caller=caller,
+        called=UNSERVED_CALLED,
+        tone_hz=600.0,
+        digit="1",
+        presses=1,
+        press_every_ms=90000,
         hold_ms=90000,
-    )  # fmt: skip
+    )
     room = ""
     try:
         room = await caller_room(lkapi, caller)

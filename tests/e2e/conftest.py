@@ -34,11 +34,16 @@ QUALIFIER = "qualifier-e2e"
 """The real qualifier registers under this name (``LIVEKIT_AGENT_NAME_OVERRIDE``) so that the
 probe ``qualifier`` of the integration suite, when the same session runs it, cannot take the job."""
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream", "--disable-gpu",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-gpu",
     "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
+]
 SCREENSHOTS = Path("test-artifacts/screenshots")
 
 

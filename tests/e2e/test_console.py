@@ -35,8 +35,14 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     await ctx.close()
 
 
-async def open_phone(context: BrowserContext, server: ConsoleServer, room: str, name: str,
-                     *, representative: bool = False) -> Page:  # fmt: skip
+async def open_phone(
+    context: BrowserContext,
+    server: ConsoleServer,
+    room: str,
+    name: str,
+    *,
+    representative: bool = False,
+) -> Page:
     page = await context.new_page()
     await page.goto(server.login_link("/phone"))
     assert page.url == f"{server.base_url}/phone", "the login token must leave the address bar"
@@ -183,9 +189,12 @@ async def test_console_updates_live_when_a_sip_call_arrives(
     await expect(board.locator("#status")).to_contain_text("live")
     loaded = list(navigations)
     phone = start_uac(
-        tmp_path, livekit_stack.config.node_ip, livekit_stack.config.sip_address,
-        caller=caller, called=called,
-    )  # fmt: skip
+        tmp_path,
+        livekit_stack.config.node_ip,
+        livekit_stack.config.sip_address,
+        caller=caller,
+        called=called,
+    )
     room = ""
     try:
         card = board.locator(f"section[data-room^='call_{caller}_']")

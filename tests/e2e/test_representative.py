@@ -113,9 +113,15 @@ async def test_representative_from_the_phone_page_takes_over_a_new_room_call(
         system.workdir, stack.config.node_ip, port=system.human_port, hold_ms=90000
     )
     phone = start_dtmf_caller(
-        system.workdir, stack.config.node_ip, stack.config.sip_address,
-        caller=caller, called=CALLED, digit="1", presses=16, hold_ms=30000,
-    )  # fmt: skip
+        system.workdir,
+        stack.config.node_ip,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        digit="1",
+        presses=16,
+        hold_ms=30000,
+    )
     monitor = Monitor()
     left: dict[str, dict[str, str]] = {}
     left_at: dict[str, float] = {}

@@ -75,9 +75,13 @@ def deployed(
     assert commands[-1] == "func start", commands
     script = "set -euo pipefail\n" + "\n".join(commands[:-1])
     done = subprocess.run(
-        ["bash", "-c", script], cwd=checkout, capture_output=True, text=True, timeout=600,
+        ["bash", "-c", script],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env=clean_env(Venv(checkout / "no-venv")),
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     app = checkout / "azure"
     venv = Venv(app / ".venv")
@@ -95,8 +99,12 @@ def deployed(
     log = (app / "host.log").open("w+")
     host = subprocess.Popen(
         [venv.bin("python"), HOST, str(host_port)],
-        cwd=app, env=clean_env(venv), stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=app,
+        env=clean_env(venv),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while "listening" not in (app / "host.log").read_text():

@@ -85,10 +85,21 @@ class RtpCapture:
             # --immediate-mode -U: each packet reaches the file as it arrives (by default the
             # kernel hands them over in blocks, up to a second late), so a running capture can
             # be read; -Z root: keep the privileges to write where the test's files are.
-            argv=["tcpdump", "-i", "any", "-n", "--immediate-mode", "-U", "-Z", "root",
-                  "-w", str(self.pcap), f"udp dst port {port}"],
+            argv=[
+                "tcpdump",
+                "-i",
+                "any",
+                "-n",
+                "--immediate-mode",
+                "-U",
+                "-Z",
+                "root",
+                "-w",
+                str(self.pcap),
+                f"udp dst port {port}",
+            ],
             log_path=workdir / f"{name}.log",
-        )  # fmt: skip
+        )
 
     def start(self, timeout: float = 10.0) -> RtpCapture:
         self._process.start()
@@ -149,9 +160,14 @@ def read_rtp(pcap: Path) -> Iterator[RtpPacket]:
             start += 4 + 4 * struct.unpack("!H", rtp[start + 2 : start + 4])[0]
         end = len(rtp) - (rtp[-1] if first & 0x20 else 0)
         yield RtpPacket(
-            seconds + part * fraction, source_port, second & 0x7F, sequence, timestamp, ssrc,
+            seconds + part * fraction,
+            source_port,
+            second & 0x7F,
+            sequence,
+            timestamp,
+            ssrc,
             rtp[start:end],
-        )  # fmt: skip
+        )
 
 
 def _network_layer(frame: bytes, linktype: int) -> tuple[int, bytes]:

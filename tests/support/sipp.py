@@ -78,11 +78,23 @@ def _start(
     port = port or free_port()
     message_log = workdir / f"{name}-messages.log"
     argv = [
-        "sipp", "-i", host, "-p", str(port), "-m", "1", "-nostdin",
-        "-trace_msg", "-message_file", str(message_log),
-        "-trace_err", "-error_file", str(workdir / f"{name}-errors.log"),
-        "-sf", str(scenario),
-    ]  # fmt: skip
+        "sipp",
+        "-i",
+        host,
+        "-p",
+        str(port),
+        "-m",
+        "1",
+        "-nostdin",
+        "-trace_msg",
+        "-message_file",
+        str(message_log),
+        "-trace_err",
+        "-error_file",
+        str(workdir / f"{name}-errors.log"),
+        "-sf",
+        str(scenario),
+    ]
     if media_port:
         argv += ["-mp", str(media_port)]
     if target:

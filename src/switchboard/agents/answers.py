@@ -20,35 +20,94 @@ SlotValue = str | int
 
 _YES = frozenset(
     {
-        "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "yes please", "sure", "correct",
-        "affirmative", "absolutely", "definitely", "certainly", "indeed", "ok", "okay",
-        "i do", "i am", "i have", "of course", "that's right", "uh huh", "true", "y",
+        "yes",
+        "yeah",
+        "yea",
+        "yep",
+        "yup",
+        "ya",
+        "yah",
+        "yes please",
+        "sure",
+        "correct",
+        "affirmative",
+        "absolutely",
+        "definitely",
+        "certainly",
+        "indeed",
+        "ok",
+        "okay",
+        "i do",
+        "i am",
+        "i have",
+        "of course",
+        "that's right",
+        "uh huh",
+        "true",
+        "y",
     }
-)  # fmt: skip
+)
 _NO = frozenset(
     {
-        "no", "nope", "nah", "negative", "never", "not really", "not at all", "no thanks",
-        "i don't", "i do not", "i'm not", "i am not", "i haven't", "i have not", "don't",
-        "false", "n",
+        "no",
+        "nope",
+        "nah",
+        "negative",
+        "never",
+        "not really",
+        "not at all",
+        "no thanks",
+        "i don't",
+        "i do not",
+        "i'm not",
+        "i am not",
+        "i haven't",
+        "i have not",
+        "don't",
+        "false",
+        "n",
     }
-)  # fmt: skip
+)
 _UNSURE = frozenset(
     {"not sure", "don't know", "do not know", "dunno", "maybe", "perhaps", "no idea", "unsure"}
 )
 _NEGATORS = frozenset({"not", "don't", "isn't", "never"})
 
 _UNITS = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9,
-}  # fmt: skip
+    "zero": 0,
+    "oh": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
 _TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
-}  # fmt: skip
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
 _KEYPAD_PREFIXES = ("press", "pressed", "number", "option", "key", "digit")
 

@@ -132,8 +132,9 @@ class Conversation:
             participant_identity=identity,
         )
         self._ctx.room.on("sip_dtmf_received", self._dtmf_received)
-        await self.session.start(_ScriptedAgent(self._on_text), room=self._ctx.room,
-                                 room_options=options)  # fmt: skip
+        await self.session.start(
+            _ScriptedAgent(self._on_text), room=self._ctx.room, room_options=options
+        )
         if self._providers.tts is None and sip:
             await self._publish_silence()
 

@@ -120,9 +120,15 @@ def run(agent: str, argv: Sequence[str] | None = None) -> None:
     url = args.url or os.environ.get("LIVEKIT_URL")
     key = args.api_key or os.environ.get("LIVEKIT_API_KEY")
     secret = args.api_secret or os.environ.get("LIVEKIT_API_SECRET")
-    missing = [name for name, value in
-               (("LIVEKIT_URL", url), ("LIVEKIT_API_KEY", key), ("LIVEKIT_API_SECRET", secret))
-               if not value]  # fmt: skip
+    missing = [
+        name
+        for name, value in (
+            ("LIVEKIT_URL", url),
+            ("LIVEKIT_API_KEY", key),
+            ("LIVEKIT_API_SECRET", secret),
+        )
+        if not value
+    ]
     if missing:
         raise ConfigError(
             f"{', '.join(missing)} not set: export it (or pass --url/--api-key/--api-secret) "
@@ -161,8 +167,11 @@ def agent_name_for(agent: str, config: AgentsConfig, override: str | None) -> st
             "outbound-caller registers as %r but outbound_caller.name in the agents config is "
             "%r: a qualifier using this config dispatches %r. Set outbound_caller.name: %s in "
             "the config both agents use.",
-            override, config.outbound_caller.name, config.outbound_caller.name, override,
-        )  # fmt: skip
+            override,
+            config.outbound_caller.name,
+            config.outbound_caller.name,
+            override,
+        )
     return override
 
 
@@ -181,9 +190,13 @@ def _builder(agent: str) -> Callable[[WorkerSettings, str], AgentServer]:
 
 
 def _run_worker(
-    server: AgentServer, *, log_level: str, url: str | None, api_key: str | None,
+    server: AgentServer,
+    *,
+    log_level: str,
+    url: str | None,
+    api_key: str | None,
     api_secret: str | None,
-) -> None:  # fmt: skip
+) -> None:
     # The same call livekit-agents' own `start` command makes (cli.run_app and
     # `python -m livekit.agents start` both end here): logging, signals, drain on exit.
     from livekit.agents.cli import proto

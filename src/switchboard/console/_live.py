@@ -85,9 +85,11 @@ class LiveView:
     snapshots (JSON text), the current one first, then each one that differs."""
 
     def __init__(
-        self, client: Callable[[], api.LiveKitAPI], store: Callable[[], Awaitable[Store | None]],
+        self,
+        client: Callable[[], api.LiveKitAPI],
+        store: Callable[[], Awaitable[Store | None]],
         interval: float = 1.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._client = client
         self._store = store
         self._interval = interval
@@ -216,18 +218,20 @@ class LiveView:
                 {"at": _iso(e.at), "kind": e.kind.value, "summary": e.summary} for e in stored
             ]
             timeline.sort(key=lambda entry: entry["at"])
-            rooms.append({
-                "name": room.name,
-                "sid": room.sid,
-                "created_at": _iso(room.created_at),
-                "open": room.closed_at is None,
-                "participants": sorted(room.participants.values(), key=lambda p: p["identity"]),
-                "dispatches": list(room.dispatches.values()),
-                "decisions": [decision_json(d) for d in decisions],
-                "timeline": timeline,
-                "trace": trace,
-                "queue": queue.get(room.name),
-            })  # fmt: skip
+            rooms.append(
+                {
+                    "name": room.name,
+                    "sid": room.sid,
+                    "created_at": _iso(room.created_at),
+                    "open": room.closed_at is None,
+                    "participants": sorted(room.participants.values(), key=lambda p: p["identity"]),
+                    "dispatches": list(room.dispatches.values()),
+                    "decisions": [decision_json(d) for d in decisions],
+                    "timeline": timeline,
+                    "trace": trace,
+                    "queue": queue.get(room.name),
+                }
+            )
         return json.dumps({"rooms": rooms}, separators=(",", ":"))
 
     async def trace(self, room: str) -> dict[str, Any] | None:

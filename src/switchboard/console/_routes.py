@@ -146,10 +146,13 @@ class Console:
             return _invalid(exc)
         if not self.deps.sip_outbound_trunk_id:
             return JSONResponse(
-                {"error": "no outbound SIP trunk configured: set SWITCHBOARD_SIP_OUTBOUND_TRUNK_ID"
-                 " (or sip_outbound_trunk_id) to an outbound trunk id (ST_...)"},
+                {
+                    "error": "no outbound SIP trunk configured: set "
+                    "SWITCHBOARD_SIP_OUTBOUND_TRUNK_ID (or sip_outbound_trunk_id) to an outbound "
+                    "trunk id (ST_...)"
+                },
                 status_code=503,
-            )  # fmt: skip
+            )
         number = body.number.strip()
         if not _NUMBER.match(number):
             return JSONResponse(

@@ -58,9 +58,13 @@ class CallerQueue:
         result = admitted.result
         logger.info(
             "admission room=%s key=%s kind=%s serving=%s waiting=%s position=%s",
-            event.room.name, decision.admission.key, result.kind, result.serving,
-            result.waiting, result.position,
-        )  # fmt: skip
+            event.room.name,
+            decision.admission.key,
+            result.kind,
+            result.serving,
+            result.waiting,
+            result.position,
+        )
         self._wake.set()
         return decision.admitted_as(result), admitted.jobs
 
@@ -76,9 +80,12 @@ class CallerQueue:
             waited = time.time() - caller.enqueued_at.timestamp()
             logger.info(
                 "promoted room=%s key=%s waited=%.1fs (slot freed in %s by %s)",
-                caller.room_name, caller.limit_key, waited, event.room.name,
+                caller.room_name,
+                caller.limit_key,
+                waited,
+                event.room.name,
                 agent_name or event.event,
-            )  # fmt: skip
+            )
         self._wake.set()
         return len(promoted)
 
@@ -102,8 +109,9 @@ class CallerQueue:
             self._on_enqueued()
         for caller in expired:
             policy = QueuePolicy.model_validate(caller.policy)
-            logger.info("overflow room=%s key=%s: waited too long", caller.room_name,
-                        caller.limit_key)  # fmt: skip
+            logger.info(
+                "overflow room=%s key=%s: waited too long", caller.room_name, caller.limit_key
+            )
             if policy.overflow.kind is OverflowKind.MESSAGE:
                 agents = tuple(d.agent_name for d in caller.dispatches)
                 bye = policy.overflow.message or ""

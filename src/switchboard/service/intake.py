@@ -183,12 +183,19 @@ class WebhookIntake:
             if kind == "participant_joined" and participant.kind == "AGENT" and room.creation_time:
                 name = participant.attributes.get("lk.agent_name", "")
                 agent = attributes | {"switchboard.agent": name}
-                record_step(Step.AGENT_JOINED, _ns(room.creation_time), joined, call, agent,
-                            self._on_step)  # fmt: skip
+                record_step(
+                    Step.AGENT_JOINED, _ns(room.creation_time), joined, call, agent, self._on_step
+                )
             elif kind != "participant_joined" and participant.kind == "SIP":
                 sip = {k: v for k, v in participant.attributes.items() if k in SIP_ATTRIBUTES}
-                record_step(Step.SIP_LEG, joined, at, call, attributes | sip | {"sip.ended": kind},
-                            self._on_step)  # fmt: skip
+                record_step(
+                    Step.SIP_LEG,
+                    joined,
+                    at,
+                    call,
+                    attributes | sip | {"sip.ended": kind},
+                    self._on_step,
+                )
         elif kind == "room_finished":
             record_step(Step.ROOM_CLOSED, at, at, call, {"room": room.name}, self._on_step)
             if room.sid and room.creation_time:

@@ -70,18 +70,28 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
     try:
         system.trunk_id = asyncio.run(_trunks_and_the_users_rule(stack, human_port))
         if not before:
-            system.apply_dry_run = switchboard(stack, "rules", "apply", "--sip", "--rules",
-                                               str(BYO_RULES))  # fmt: skip
+            system.apply_dry_run = switchboard(
+                stack, "rules", "apply", "--sip", "--rules", str(BYO_RULES)
+            )
             switchboard(stack, "rules", "apply", "--sip", "--yes", "--rules", str(BYO_RULES))
             asyncio.run(delete_the_users_rule(stack))
             serve = ManagedProcess(
                 name="switchboard-serve",
-                argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(serve_port),
-                      "--rules", str(BYO_RULES),
-                      "--store", f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}"],
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "switchboard.cli",
+                    "serve",
+                    "--port",
+                    str(serve_port),
+                    "--rules",
+                    str(BYO_RULES),
+                    "--store",
+                    f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}",
+                ],
                 log_path=workdir / "serve.log",
                 env=stack.config.env(),
-            )  # fmt: skip
+            )
             serve.start()
             system.processes.append(serve)
             _wait_healthy(serve, f"http://127.0.0.1:{serve_port}/healthz")
@@ -116,10 +126,16 @@ def start_user_agent(stack: Stack, program: Path, workdir: Path, trunk_id: str) 
         name=f"agent-{label}",
         argv=[sys.executable, str(RUN_USER_AGENT), str(program), "start"],
         log_path=workdir / f"agent-{label}.log",
-        env={**stack.config.env(), "SIP_OUTBOUND_TRUNK_ID": trunk_id,
-             "TRANSFER_TO": HUMAN_NUMBER, "SWITCHBOARD_SPEECH": "offline", "OPENAI_API_KEY": "",
-             "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
-    )  # fmt: skip
+        env={
+            **stack.config.env(),
+            "SIP_OUTBOUND_TRUNK_ID": trunk_id,
+            "TRANSFER_TO": HUMAN_NUMBER,
+            "SWITCHBOARD_SPEECH": "offline",
+            "OPENAI_API_KEY": "",
+            "LIVEKIT_AGENT_NAME": "",
+            "LIVEKIT_AGENT_NAME_OVERRIDE": "",
+        },
+    )
     process.start()
     wait_registered(process, timeout=90)
     return process
@@ -181,8 +197,11 @@ def switchboard(stack: Stack, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "switchboard.cli", *args],
         env={**os.environ, **stack.config.env()},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

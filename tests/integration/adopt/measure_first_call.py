@@ -46,16 +46,28 @@ def main(venv: Path) -> None:
         down = [str(bin_ / "switchboard"), "stack", "down", "--name", "byo-first-call"]
         subprocess.run(down, check=False, capture_output=True)  # a run killed before its end
         up = subprocess.run(
-            [str(bin_ / "switchboard"), "stack", "up", "--name", "byo-first-call",
-             "--webhook", f"http://127.0.0.1:{SERVE_PORT}/livekit/webhook"],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                str(bin_ / "switchboard"),
+                "stack",
+                "up",
+                "--name",
+                "byo-first-call",
+                "--webhook",
+                f"http://127.0.0.1:{SERVE_PORT}/livekit/webhook",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         env = {**os.environ, **_exports(up.stdout)}
         marks["stack up"] = time.monotonic()
         trunk = subprocess.run(
             [str(bin_ / "python"), "-c", _CREATE_TRUNK, f"{node_ip}:{PHONE_PORT}"],
-            env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         env |= {"SIP_OUTBOUND_TRUNK_ID": trunk, "TRANSFER_TO": NUMBER}
 
         def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
@@ -65,9 +77,17 @@ def main(venv: Path) -> None:
             return process
 
         start("phone", "sipp", "-sn", "uas", "-i", node_ip, "-p", str(PHONE_PORT), "-nostdin")
-        start("serve", str(bin_ / "switchboard"), "serve", "--port", str(SERVE_PORT),
-              "--rules", str(BYO / "rules.yaml"),
-              "--store", f"sqlite+aiosqlite:///{work / 'switchboard.db'}")  # fmt: skip
+        start(
+            "serve",
+            str(bin_ / "switchboard"),
+            "serve",
+            "--port",
+            str(SERVE_PORT),
+            "--rules",
+            str(BYO / "rules.yaml"),
+            "--store",
+            f"sqlite+aiosqlite:///{work / 'switchboard.db'}",
+        )
         for program in ("qual_agent", "agent"):
             # As the tests run them: unchanged, but reporting zero load (run_user_agent.py).
             start(program, str(bin_ / "python"), str(RUN), str(BYO / f"{program}.py"), "start")
@@ -76,8 +96,12 @@ def main(venv: Path) -> None:
         marks["agents registered"] = time.monotonic()
         answered = subprocess.run(
             [str(bin_ / "python"), "-c", _CALL, NUMBER],
-            env=env, check=True, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         marks["call answered"] = time.monotonic()
         print(answered.stdout.strip())
     finally:

@@ -71,9 +71,16 @@ class Shell:
         """Seconds from the start to the first line matching each awaited pattern."""
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
-            ["bash", "doc.sh"], cwd=cwd, env=env, text=True, bufsize=1, start_new_session=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            ["bash", "doc.sh"],
+            cwd=cwd,
+            env=env,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -94,8 +101,10 @@ class Shell:
             except queue.Empty:
                 break
             if line is None:
-                pytest.fail(f"the doc's commands ended (exit {self.proc.wait()}) before "
-                            f"{pattern!r}:\n{self.tail()}")  # fmt: skip
+                pytest.fail(
+                    f"the doc's commands ended (exit {self.proc.wait()}) before "
+                    f"{pattern!r}:\n{self.tail()}"
+                )
             self.seen.append(line)
             if found := re.search(pattern, line):
                 self.marks[pattern] = round(time.monotonic() - self.started, 1)
@@ -156,16 +165,25 @@ def stack_settings(folder: Path, env: dict[str, str]) -> dict[str, str]:
     """LIVEKIT_* of the doc's stack, as `switchboard stack status` prints them."""
     status = subprocess.run(
         [folder / "examples/byo/.venv/bin/switchboard", "stack", "status", "--name", STACK_NAME],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return dict(re.findall(r"^export (\w+)=(.*)$", status.stdout, re.MULTILINE))
 
 
 def stack_down(folder: Path, env: dict[str, str]) -> None:
     switchboard = folder / "examples/byo/.venv/bin/switchboard"
     if switchboard.exists():
-        subprocess.run([switchboard, "stack", "down", "--name", STACK_NAME],
-                       env=env, capture_output=True, timeout=60, check=False)  # fmt: skip
+        subprocess.run(
+            [switchboard, "stack", "down", "--name", STACK_NAME],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 async def test_docs_adopt_step_9_as_written_ends_in_a_warm_transfer(folder: Path) -> None:
@@ -173,9 +191,15 @@ async def test_docs_adopt_step_9_as_written_ends_in_a_warm_transfer(folder: Path
     assert len(blocks) == 2, f"docs/adopt.md should mark the setup and the call: {blocks}"
     env = user_env(folder / "cache")
     human = start_tone_uas(
-        folder, HUMAN_ADDRESS[0], port=HUMAN_ADDRESS[1], tone_hz=1000.0, hold_ms=60000,
-        press="1", press_after_ms=PRESS_AFTER_MS, media_port=free_media_port(HUMAN_ADDRESS[0]),
-    )  # fmt: skip
+        folder,
+        HUMAN_ADDRESS[0],
+        port=HUMAN_ADDRESS[1],
+        tone_hz=1000.0,
+        hold_ms=60000,
+        press="1",
+        press_after_ms=PRESS_AFTER_MS,
+        media_port=free_media_port(HUMAN_ADDRESS[0]),
+    )
     shell = Shell("\n".join(blocks), folder, env, folder / "transcript.txt")
     lkapi: api.LiveKitAPI | None = None
     watch: RoomsWatch | None = None

@@ -100,13 +100,27 @@ async def test_call_qualifier_then_outbound_caller_alone_in_a_new_room_then_warm
     at_caller = RtpCapture(adopted.workdir, caller_media, "heard-by-caller").start()
     at_human = RtpCapture(adopted.workdir, human_media, "heard-by-human").start()
     human = start_tone_uas(
-        adopted.workdir, host, port=adopted.human_port, tone_hz=HUMAN_HZ, hold_ms=40000,
-        press="1", press_after_ms=PRESS_AFTER_MS, media_port=human_media,
-    )  # fmt: skip
+        adopted.workdir,
+        host,
+        port=adopted.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=40000,
+        press="1",
+        press_after_ms=PRESS_AFTER_MS,
+        media_port=human_media,
+    )
     phone = start_tone_dtmf_caller(
-        adopted.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=6, hold_ms=35000, media_port=caller_media,
-    )  # fmt: skip
+        adopted.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=6,
+        hold_ms=35000,
+        media_port=caller_media,
+    )
     watch = RoomsWatch(lkapi)
     try:
         room = await caller_room(lkapi, caller)
@@ -147,8 +161,10 @@ async def test_call_qualifier_then_outbound_caller_alone_in_a_new_room_then_warm
             _levels(heard_by_caller, *after),
             _levels(heard_by_human, *after),
         )
-        report = (f"briefing peaks: caller {caller_leak} human {human_leak}; "
-                  f"after: caller {caller_after} human {human_after}")  # fmt: skip
+        report = (
+            f"briefing peaks: caller {caller_leak} human {human_leak}; "
+            f"after: caller {caller_after} human {human_after}"
+        )
         print(report)
         assert caller_leak[HUMAN_HZ] < LEAK, f"the caller heard the consultation: {report}"
         assert human_leak[CALLER_HZ] < LEAK, f"the human heard the caller early: {report}"
@@ -184,13 +200,25 @@ async def test_human_declines_then_the_qualifier_says_its_fallback_and_the_brief
     stack, lkapi, host = adopted.stack, adopted_api, adopted.stack.config.node_ip
     caller = "+15557770202"
     human = start_tone_uas(
-        adopted.workdir, host, port=adopted.human_port, tone_hz=HUMAN_HZ, hold_ms=40000,
-        press="2", press_after_ms=4000,
-    )  # fmt: skip
+        adopted.workdir,
+        host,
+        port=adopted.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=40000,
+        press="2",
+        press_after_ms=4000,
+    )
     phone = start_tone_dtmf_caller(
-        adopted.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=6, hold_ms=35000,
-    )  # fmt: skip
+        adopted.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=6,
+        hold_ms=35000,
+    )
     watch = RoomsWatch(lkapi)
     monitor = Monitor()  # reads lk.transcription as a browser caller would
     try:

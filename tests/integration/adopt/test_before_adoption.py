@@ -52,12 +52,20 @@ async def test_the_unnamed_qual_agent_also_joins_the_room_it_made_for_the_outbou
     before: ByoSystem, before_api: api.LiveKitAPI
 ) -> None:
     host = before.stack.config.node_ip
-    human = start_tone_uas(before.workdir, host, port=before.human_port, tone_hz=1000,
-                           hold_ms=30000)  # fmt: skip
+    human = start_tone_uas(
+        before.workdir, host, port=before.human_port, tone_hz=1000, hold_ms=30000
+    )
     phone = start_tone_dtmf_caller(
-        before.workdir, host, before.stack.config.sip_address, caller="+15557770101",
-        called=CALLED, tone_hz=600, digit="1", presses=8, hold_ms=20000,
-    )  # fmt: skip
+        before.workdir,
+        host,
+        before.stack.config.sip_address,
+        caller="+15557770101",
+        called=CALLED,
+        tone_hz=600,
+        digit="1",
+        presses=8,
+        hold_ms=20000,
+    )
     watch = RoomsWatch(before_api)
     try:
         room = await caller_room(before_api, "+15557770101")
@@ -83,9 +91,16 @@ async def test_the_unnamed_qual_agent_also_joins_the_room_it_made_for_the_outbou
 
 async def _dispatches_of_a_call(system: ByoSystem, lkapi: api.LiveKitAPI, caller: str) -> set[str]:
     phone = start_tone_dtmf_caller(
-        system.workdir, system.stack.config.node_ip, system.stack.config.sip_address,
-        caller=caller, called=CALLED, tone_hz=600, digit="1", presses=1, hold_ms=4000,
-    )  # fmt: skip
+        system.workdir,
+        system.stack.config.node_ip,
+        system.stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=600,
+        digit="1",
+        presses=1,
+        hold_ms=4000,
+    )
     watch = RoomsWatch(lkapi)
     try:
         room = await caller_room(lkapi, caller)

@@ -72,11 +72,23 @@ def _answer_the_seed_number(stack: Stack) -> None:
 
     asyncio.run(trunk())
     applied = subprocess.run(
-        [sys.executable, "-m", "switchboard.cli", "rules", "apply", "--sip", "--yes",
-         "--rules", str(SEED_RULES)],
-        env={**os.environ, **stack.config.env()}, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "rules",
+            "apply",
+            "--sip",
+            "--yes",
+            "--rules",
+            str(SEED_RULES),
+        ],
+        env={**os.environ, **stack.config.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
 
@@ -129,12 +141,24 @@ def test_call_reaches_the_qualifier_over_sip_and_keypad_digits_answer_it(
     config = qualifier_line.stack.config
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     process = subprocess.Popen(
-        [sys.executable, "-m", "switchboard.cli", "call", CALLED,
-         "--sip-address", config.sip_address, "--from", "+15550123456"],
+        [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "call",
+            CALLED,
+            "--sip-address",
+            config.sip_address,
+            "--from",
+            "+15550123456",
+        ],
         env={**keep, **config.env()},
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     started_process_groups.append(process.pid)
     terminal = Terminal(process)
     threading.Thread(target=_pump, args=(terminal,), daemon=True).start()
@@ -164,10 +188,21 @@ def test_a_word_is_not_sent_and_a_wrong_host_is_said_plainly(
     config = qualifier_line.stack.config
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     result = subprocess.run(
-        [sys.executable, "-m", "switchboard.cli", "call", CALLED,
-         "--sip-address", "no-such-host.invalid:5060"],
-        env={**keep, **config.env()}, input="", capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "call",
+            CALLED,
+            "--sip-address",
+            "no-such-host.invalid:5060",
+        ],
+        env={**keep, **config.env()},
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 1
     assert "cannot route to the SIP host 'no-such-host.invalid'" in result.stdout + result.stderr

@@ -62,11 +62,22 @@ def start_agent(
     label = next((extra[i + 1] for i, a in enumerate(extra[:-1]) if a == "--agent-name"), agent)
     process = ManagedProcess(
         name=f"agent-{label}",
-        argv=[sys.executable, "-m", "switchboard.cli", "agent", agent,
-              "--config", str(config), "--http-port", "0", "--ignore-load", *extra],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "agent",
+            agent,
+            "--config",
+            str(config),
+            "--http-port",
+            "0",
+            "--ignore-load",
+            *extra,
+        ],
         log_path=workdir / f"agent-{label}.log",
         env={**stack.config.env(), "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
-    )  # fmt: skip
+    )
     process.start()
     wait_registered(process, timeout=90)
     return process
@@ -176,11 +187,23 @@ def _setup_sip(stack: Stack, human_port: int, rules: Path, called: Sequence[str]
 
     trunk_id = asyncio.run(create())
     applied = subprocess.run(
-        [sys.executable, "-m", "switchboard.cli", "rules", "apply", "--sip", "--yes",
-         "--rules", str(rules)],
+        [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "rules",
+            "apply",
+            "--sip",
+            "--yes",
+            "--rules",
+            str(rules),
+        ],
         env={**_os_env(), **stack.config.env()},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     return trunk_id
 

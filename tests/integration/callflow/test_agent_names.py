@@ -108,9 +108,15 @@ async def test_renamed_agents_complete_the_call(
     caller = "+15551230002"
     human = start_uas(renamed.workdir, host, 200, port=renamed.human_port)
     phone = start_dtmf_caller(
-        renamed.workdir, host, renamed.stack.config.sip_address, caller=caller, called=CALLED,
-        digit="1", presses=8, hold_ms=20000,
-    )  # fmt: skip
+        renamed.workdir,
+        host,
+        renamed.stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        digit="1",
+        presses=8,
+        hold_ms=20000,
+    )
     agents_seen: set[str] = set()
     dispatches_seen: set[str] = set()
     try:
@@ -142,9 +148,15 @@ async def test_a_qualifier_dispatching_a_name_nobody_runs_says_so(
     lkapi, host = renamed_api, renamed.stack.config.node_ip
     caller = "+15551230003"
     phone = start_dtmf_caller(
-        renamed.workdir, host, renamed.stack.config.sip_address, caller=caller,
-        called=LONELY_LINE, digit="1", presses=8, hold_ms=20000 + DISPATCH_SECONDS * 1000,
-    )  # fmt: skip
+        renamed.workdir,
+        host,
+        renamed.stack.config.sip_address,
+        caller=caller,
+        called=LONELY_LINE,
+        digit="1",
+        presses=8,
+        hold_ms=20000 + DISPATCH_SECONDS * 1000,
+    )
     qualifier: dict[str, str] = {}
     try:
         room = await caller_room(lkapi, caller)

@@ -105,9 +105,15 @@ async def test_human_unreachable_caller_gets_the_callback_offer_and_the_reason_i
         else start_uas(callflow.workdir, node_ip, code, reason, port=port)
     )
     phone = start_dtmf_caller(
-        callflow.workdir, stack.config.node_ip, stack.config.sip_address,
-        caller=caller, called=CALLED, digit="1", presses=16, hold_ms=5000,
-    )  # fmt: skip
+        callflow.workdir,
+        stack.config.node_ip,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        digit="1",
+        presses=16,
+        hold_ms=5000,
+    )
     watch: AgentWatch | None = None
     try:
         room = await caller_room(lkapi, caller)

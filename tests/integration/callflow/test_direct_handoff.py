@@ -63,13 +63,25 @@ async def test_human_answers_and_is_connected_at_once_and_the_ai_leaves(
     at_caller = RtpCapture(direct.workdir, caller_media, "direct-heard-by-caller").start()
     at_human = RtpCapture(direct.workdir, human_media, "direct-heard-by-human").start()
     human = start_tone_uas(
-        direct.workdir, host, port=direct.human_port, tone_hz=HUMAN_HZ, hold_ms=30000,
+        direct.workdir,
+        host,
+        port=direct.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=30000,
         media_port=human_media,
-    )  # fmt: skip
+    )
     phone = start_tone_dtmf_caller(
-        direct.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=8, hold_ms=25000, media_port=caller_media,
-    )  # fmt: skip
+        direct.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=8,
+        hold_ms=25000,
+        media_port=caller_media,
+    )
     agents_seen: set[str] = set()
     dispatches_seen: set[str] = set()
     try:

@@ -182,9 +182,15 @@ async def test_caller_is_called_back_in_a_new_room_and_the_representative_takes_
         system.workdir, stack.config.node_ip, port=system.human_port, hold_ms=45000
     )
     phone = start_dtmf_caller(
-        system.workdir, stack.config.node_ip, stack.config.sip_address,
-        caller=caller, called=CALLED, digit="1", presses=16, hold_ms=30000,
-    )  # fmt: skip
+        system.workdir,
+        stack.config.node_ip,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        digit="1",
+        presses=16,
+        hold_ms=30000,
+    )
     watches: list[RoomWatch] = []
     monitor, rep = Monitor(), Representative()
     times: dict[str, float] = {}

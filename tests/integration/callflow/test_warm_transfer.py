@@ -151,13 +151,27 @@ async def test_human_accepts_then_caller_and_human_hear_each_other_and_every_ai_
     at_caller = RtpCapture(warm.workdir, caller_media, "heard-by-caller").start()
     at_human = RtpCapture(warm.workdir, human_media, "heard-by-human").start()
     human = start_tone_uas(
-        warm.workdir, host, port=warm.human_port, tone_hz=HUMAN_HZ, hold_ms=40000,
-        press="1", press_after_ms=PRESS_AFTER_MS, media_port=human_media,
-    )  # fmt: skip
+        warm.workdir,
+        host,
+        port=warm.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=40000,
+        press="1",
+        press_after_ms=PRESS_AFTER_MS,
+        media_port=human_media,
+    )
     phone = start_tone_dtmf_caller(
-        warm.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=8, hold_ms=30000, media_port=caller_media,
-    )  # fmt: skip
+        warm.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=8,
+        hold_ms=30000,
+        media_port=caller_media,
+    )
     timeline: RoomTimeline | None = None
     monitor = Monitor()  # reads lk.transcription as a browser caller would
     try:
@@ -253,13 +267,26 @@ async def test_human_declines_or_never_decides_caller_is_back_with_the_qualifier
     caller_media = free_media_port(host)
     at_caller = RtpCapture(warm.workdir, caller_media, f"heard-by-caller-{outcome}").start()
     human = start_tone_uas(
-        warm.workdir, host, port=warm.human_port, tone_hz=HUMAN_HZ, hold_ms=60000,
-        press=press, press_after_ms=PRESS_AFTER_MS,
-    )  # fmt: skip
+        warm.workdir,
+        host,
+        port=warm.human_port,
+        tone_hz=HUMAN_HZ,
+        hold_ms=60000,
+        press=press,
+        press_after_ms=PRESS_AFTER_MS,
+    )
     phone = start_tone_dtmf_caller(
-        warm.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=12, hold_ms=60000, media_port=caller_media,
-    )  # fmt: skip
+        warm.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=12,
+        hold_ms=60000,
+        media_port=caller_media,
+    )
     timeline: RoomTimeline | None = None
     try:
         room = await caller_room(lkapi, caller)

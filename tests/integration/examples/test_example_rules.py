@@ -177,9 +177,22 @@ def _start_agents(stack: Stack, workdir: Path, names: set[str]) -> list[ManagedP
     env = {**stack.config.env(), "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""}
     processes = []
     for name in sorted(names):
-        argv = [sys.executable, "-m", "switchboard.cli", "agent", PLAYED_BY[name],
-                "--agent-name", name, "--config", str(config), "--http-port", "0",
-                "--ignore-load", "--idle-processes", "1"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "agent",
+            PLAYED_BY[name],
+            "--agent-name",
+            name,
+            "--config",
+            str(config),
+            "--http-port",
+            "0",
+            "--ignore-load",
+            "--idle-processes",
+            "1",
+        ]
         process = ManagedProcess(
             name=f"agent-{name}", argv=argv, log_path=workdir / f"agent-{name}.log", env=env
         )
@@ -273,15 +286,25 @@ async def _serve(system: ExampleSystem, rules_file: Path) -> ManagedProcess:
     name = rules_file.stem
     process = ManagedProcess(
         name=f"serve-{name}",
-        argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port),
-              "--rules", str(rules_file)],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--rules",
+            str(rules_file),
+        ],
         log_path=system.workdir / f"serve-{name}.log",
-        env={**system.stack.config.env(),
-             "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{system.workdir / name}.db",
-             # The reconciler would decide from the rooms' real creation time.
-             "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-             "SWITCHBOARD_POLL_INTERVAL": "0.2"},
-    )  # fmt: skip
+        env={
+            **system.stack.config.env(),
+            "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{system.workdir / name}.db",
+            # The reconciler would decide from the rooms' real creation time.
+            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+            "SWITCHBOARD_POLL_INTERVAL": "0.2",
+        },
+    )
     process.start()
     await asyncio.to_thread(process.wait_ready, lambda: _healthy(port), 60)
     system.front.service_url = f"http://127.0.0.1:{port}"
@@ -389,9 +412,13 @@ async def _sip_call(system: ExampleSystem, scenario: Scenario) -> None:
     caller, called = attributes["sip.phoneNumber"], attributes["sip.trunkPhoneNumber"]
     config = system.stack.config
     sipp = start_uac(
-        system.workdir, config.node_ip, config.sip_address, caller=caller, called=called,
+        system.workdir,
+        config.node_ip,
+        config.sip_address,
+        caller=caller,
+        called=called,
         hold_ms=30000,
-    )  # fmt: skip
+    )
     watch: RoomWatch | None = None
     try:
         room = await _new_call_room(system, caller)

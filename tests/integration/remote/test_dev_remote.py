@@ -97,12 +97,27 @@ def dev_remote(
     job_log = tmp_path / "jobs.jsonl"
     agent = f"{sys.executable} {HERE / 'user_agent.py'} {job_log} start"
     process = subprocess.Popen(
-        [sys.executable, "-m", "switchboard.cli", "dev", "--remote",
-         "--rules", str(rules_file), "--port", str(remote_project.service_port),
-         "--sip-address", remote_project.stack.config.sip_address, "--agent", agent],
+        [
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "dev",
+            "--remote",
+            "--rules",
+            str(rules_file),
+            "--port",
+            str(remote_project.service_port),
+            "--sip-address",
+            remote_project.stack.config.sip_address,
+            "--agent",
+            agent,
+        ],
         env=base_env(**remote_project.env),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     started_process_groups.append(process.pid)
     dev = DevRemote(process)
     for stream, into in ((process.stdout, dev.lines), (process.stderr, dev.stderr)):
@@ -207,8 +222,11 @@ def test_missing_variables_are_named_before_anything_starts(rules_file: Path) ->
     result = subprocess.run(
         [sys.executable, "-m", "switchboard.cli", "dev", "--remote", "--rules", str(rules_file)],
         env=base_env(LIVEKIT_URL="ws://127.0.0.1:9", LIVEKIT_API_KEY="k"),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: LIVEKIT_API_SECRET not set"), result.stderr
 

@@ -38,10 +38,20 @@ def test_the_printed_link_works_once_and_no_secret_reaches_a_log(tmp_path: Path)
     }
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port),
-             "--print-login-link"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "switchboard.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--print-login-link",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started_process_groups.append(process.pid)
     try:
         deadline = time.monotonic() + 30

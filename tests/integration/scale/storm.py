@@ -21,9 +21,16 @@ CALLER_BLOCK = "40"  # callers are +155540<n>, n = sipp's call number
 
 
 def start_callers(
-    workdir: Path, host: str, target: str, *, called: str, calls: int, rate: float,
-    hold_ms: int, media_port: int,
-) -> tuple[ManagedProcess, Path]:  # fmt: skip
+    workdir: Path,
+    host: str,
+    target: str,
+    *,
+    called: str,
+    calls: int,
+    rate: float,
+    hold_ms: int,
+    media_port: int,
+) -> tuple[ManagedProcess, Path]:
     """One sipp placing ``calls`` calls at ``rate`` per second, each held ``hold_ms``."""
     text = SCENARIO.read_text()
     for key, value in {
@@ -37,13 +44,35 @@ def start_callers(
     messages = workdir / "storm-messages.log"
     process = ManagedProcess(
         name="storm-callers",
-        argv=["sipp", "-i", host, "-p", "0", "-mp", str(media_port), "-nostdin",
-              "-m", str(calls), "-r", str(rate), "-rp", "1000", "-l", str(calls),
-              "-trace_msg", "-message_file", str(messages),
-              "-trace_err", "-error_file", str(workdir / "storm-errors.log"),
-              "-sf", str(scenario), target],
+        argv=[
+            "sipp",
+            "-i",
+            host,
+            "-p",
+            "0",
+            "-mp",
+            str(media_port),
+            "-nostdin",
+            "-m",
+            str(calls),
+            "-r",
+            str(rate),
+            "-rp",
+            "1000",
+            "-l",
+            str(calls),
+            "-trace_msg",
+            "-message_file",
+            str(messages),
+            "-trace_err",
+            "-error_file",
+            str(workdir / "storm-errors.log"),
+            "-sf",
+            str(scenario),
+            target,
+        ],
         log_path=workdir / "storm-callers.log",
-    )  # fmt: skip
+    )
     process.start()
     return process, messages
 
@@ -133,9 +162,14 @@ def jobs_by_room(agent_log: Path) -> dict[str, list[str]]:
 
 
 def start_replica(
-    stack: Stack, number: int, port: int, store_url: str, rules: Path, workdir: Path,
+    stack: Stack,
+    number: int,
+    port: int,
+    store_url: str,
+    rules: Path,
+    workdir: Path,
     lease_seconds: float,
-) -> ManagedProcess:  # fmt: skip
+) -> ManagedProcess:
     """``switchboard serve`` as its own process (SIGKILL-able), talking to node ``number`` of the
     stack (round robin), on the shared store."""
     nodes = stack.config.livekit_nodes
@@ -153,11 +187,21 @@ def start_replica(
     }
     process = ManagedProcess(
         name=f"replica-{number}",
-        argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port),
-              "--rules", str(rules), "--store", store_url],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--rules",
+            str(rules),
+            "--store",
+            store_url,
+        ],
         log_path=workdir / f"replica-{number}.log",
         env=env,
-    )  # fmt: skip
+    )
     process.start()
     return process
 

@@ -142,9 +142,14 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         for replica, port in zip(replicas, ports, strict=True):
             replica.wait_ready(lambda port=port: _healthy(port), 60)
         yield Topology(
-            stack, replicas, postgres, "storm", tmp_path / "agent-qualifier.log",
-            unnamed.job_log, tmp_path,
-        )  # fmt: skip
+            stack,
+            replicas,
+            postgres,
+            "storm",
+            tmp_path / "agent-qualifier.log",
+            unnamed.job_log,
+            tmp_path,
+        )
     finally:
         for process in reversed(processes):
             process.stop()
@@ -172,10 +177,15 @@ async def test_storm_across_two_nodes_survives_a_killed_replica_and_a_stopped_no
     callers: ManagedProcess | None = None
     try:
         callers, messages = start_callers(
-            topology.workdir, stack.config.node_ip, stack.config.sip_address, called=CALLED,
-            calls=p.calls, rate=p.calls_per_second, hold_ms=p.hold_seconds * 1000,
+            topology.workdir,
+            stack.config.node_ip,
+            stack.config.sip_address,
+            called=CALLED,
+            calls=p.calls,
+            rate=p.calls_per_second,
+            hold_ms=p.hold_seconds * 1000,
             media_port=media_port,
-        )  # fmt: skip
+        )
         started = time.monotonic()
         placing = p.calls / p.calls_per_second
         done = asyncio.Event()
@@ -316,21 +326,30 @@ def _report(
         entry = watched.get(room, RoomWatch())
         per_call.append(
             {
-                "caller": caller, "room": room, "node": entry.node, "answered": call.answered,
+                "caller": caller,
+                "room": room,
+                "node": entry.node,
+                "answered": call.answered,
                 "first_seen": round(entry.first_seen, 1),
                 "ended_by_peer": call.ended_by_peer,
                 "qualifier_dispatches": entry.qualifier_dispatches,
                 "unnamed_dispatches": entry.unnamed_dispatches,
-                "qualifier_jobs": len(jobs.get(room, [])), "agent_lost": entry.agent_lost,
+                "qualifier_jobs": len(jobs.get(room, [])),
+                "agent_lost": entry.agent_lost,
                 "greeting_rms": round(heard.get(call.sip_rtp_port, 0.0), 4),
             }
-        )  # fmt: skip
+        )
     burst = [
-        {"room": name, "node": e.node, "first_seen": round(e.first_seen, 1),
-         "qualifier_dispatches": e.qualifier_dispatches,
-         "qualifier_jobs": len(jobs.get(name, []))}
-        for name, e in sorted(watched.items()) if name.startswith("storm-")
-    ]  # fmt: skip
+        {
+            "room": name,
+            "node": e.node,
+            "first_seen": round(e.first_seen, 1),
+            "qualifier_dispatches": e.qualifier_dispatches,
+            "qualifier_jobs": len(jobs.get(name, [])),
+        }
+        for name, e in sorted(watched.items())
+        if name.startswith("storm-")
+    ]
     store = _store_facts(topology, faults)
     stop_at = faults.get("node_stop_at", 0.0)
     survivors = [c for c in per_call if c["node"] == 1 and _before(c, stop_at)]
@@ -442,16 +461,26 @@ def _verdict(report: dict[str, object]) -> None:
     stop_at = float(summary["faults"]["node_stop_at"])
     survivors = [c for c in calls if c["node"] == 1 and _before(c, stop_at)]
     assert survivors, "no call reached the surviving node before the stop"
-    bad = [c for c in survivors if not (
-        c["answered"] and c["qualifier_dispatches"] == 1 and c["qualifier_jobs"] == 1
-        and c["unnamed_dispatches"] == 0 and not c["agent_lost"] and not c["ended_by_peer"]
-        and c["greeting_rms"] > GREETING_RMS
-    )]  # fmt: skip
+    bad = [
+        c
+        for c in survivors
+        if not (
+            c["answered"]
+            and c["qualifier_dispatches"] == 1
+            and c["qualifier_jobs"] == 1
+            and c["unnamed_dispatches"] == 0
+            and not c["agent_lost"]
+            and not c["ended_by_peer"]
+            and c["greeting_rms"] > GREETING_RMS
+        )
+    ]
     assert bad == [], f"calls on the surviving node that went wrong: {bad}"
     assert summary["doubles"] == 0
-    lost_burst = [b for b in burst if b["node"] == 1 and not (
-        b["qualifier_dispatches"] == 1 and b["qualifier_jobs"] == 1
-    )]  # fmt: skip
+    lost_burst = [
+        b
+        for b in burst
+        if b["node"] == 1 and not (b["qualifier_dispatches"] == 1 and b["qualifier_jobs"] == 1)
+    ]
     assert lost_burst == [], (
         f"burst rooms on the surviving node without one qualifier: {lost_burst}"
     )

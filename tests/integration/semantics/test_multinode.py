@@ -290,10 +290,14 @@ async def test_m5_sip_calls_land_on_either_node_and_their_media_connects(
                 caller = f"+1555020{attempt:04d}"
                 phones.append(
                     start_uac(
-                        tmp_path, host, stack.config.sip_address,
-                        caller=caller, called=CALLED, hold_ms=30000,
+                        tmp_path,
+                        host,
+                        stack.config.sip_address,
+                        caller=caller,
+                        called=CALLED,
+                        hold_ms=30000,
                     )
-                )  # fmt: skip
+                )
                 room = await _sip_room(one, caller)
                 await _wait_sip_active(one, room)
                 active.setdefault(room_placement(stack)[room], room)

@@ -107,9 +107,13 @@ async def test_n2_livekit_sip_keeps_a_caller_who_hears_nothing(
     media_port = free_media_port(host)
     heard = RtpCapture(tmp_path, media_port, "heard-by-phone").start()
     phone = start_tone_uas(
-        tmp_path, host, tone_hz=600.0, hold_ms=(SILENT_SECONDS + 20) * 1000,
-        media_port=media_port, port=0,
-    )  # fmt: skip
+        tmp_path,
+        host,
+        tone_hz=600.0,
+        hold_ms=(SILENT_SECONDS + 20) * 1000,
+        media_port=media_port,
+        port=0,
+    )
     trunk = await lkapi.sip.create_outbound_trunk(
         api.CreateSIPOutboundTrunkRequest(
             trunk=api.SIPOutboundTrunkInfo(name="n2", address=phone.address, numbers=["+15550002"])

@@ -102,9 +102,14 @@ async def phone_line(
     its RTP port under capture, and an outbound trunk to it."""
     press: str | None = getattr(request, "param", None)
     phone = start_tone_uas(
-        tmp_path, livekit_stack.config.node_ip, port=free_port(), tone_hz=PHONE_HZ,
-        hold_ms=60000, press=press, press_after_ms=2000,
-    )  # fmt: skip
+        tmp_path,
+        livekit_stack.config.node_ip,
+        port=free_port(),
+        tone_hz=PHONE_HZ,
+        hold_ms=60000,
+        press=press,
+        press_after_ms=2000,
+    )
     capture = RtpCapture(tmp_path, phone.media_port).start()
     trunk = await lkapi.sip.create_outbound_trunk(
         api.CreateSIPOutboundTrunkRequest(

@@ -137,10 +137,14 @@ async def test_naive_timestamps_are_refused(store: Store) -> None:
 
 def _webhook(event_id: str, room: str, agent: str = "qualifier") -> NewWebhook:
     return NewWebhook(
-        event_id, "participant_joined", room, "RM_1", _body(event_id, "participant_joined", room),
+        event_id,
+        "participant_joined",
+        room,
+        "RM_1",
+        _body(event_id, "participant_joined", room),
         decision=NewDecision("vip", [(agent, "")], {"text": "vip matched"}),
         fact=NewFact("participant_joined", {"identity": "caller"}),
-    )  # fmt: skip
+    )
 
 
 async def test_webhooks_are_recorded_with_their_decisions_and_facts_once(store: Store) -> None:

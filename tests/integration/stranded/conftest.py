@@ -107,19 +107,29 @@ default: nobody""",
     return path
 
 
-def start_serve(system: CallFlowSystem, rules: Path, env: Mapping[str, str]) -> tuple[
-    ManagedProcess, str
-]:  # fmt: skip
+def start_serve(
+    system: CallFlowSystem, rules: Path, env: Mapping[str, str]
+) -> tuple[ManagedProcess, str]:
     """``switchboard serve`` for ``system``'s stack, on a SQLite store of its own; ready."""
     port = free_port()
     store_url = f"sqlite+aiosqlite:///{system.workdir / 'switchboard.db'}"
     process = ManagedProcess(
         name="serve",
-        argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port),
-              "--rules", str(rules), "--store", store_url],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--rules",
+            str(rules),
+            "--store",
+            store_url,
+        ],
         log_path=system.workdir / "serve.log",
         env={**system.stack.config.env(), **env},
-    )  # fmt: skip
+    )
     process.start()
 
     def ready() -> bool:
@@ -176,9 +186,7 @@ def stranded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrandedSyste
         yield system
 
 
-def speech_windows(chunks: list[Chunk], start: float, end: float, step: float = 0.1) -> list[
-    float
-]:  # fmt: skip
+def speech_windows(chunks: list[Chunk], start: float, end: float, step: float = 0.1) -> list[float]:
     """Start times of the ``step``-long windows in [start, end) that hold speech."""
     times = []
     t = start

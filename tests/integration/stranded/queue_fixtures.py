@@ -164,9 +164,16 @@ async def call_the_queue(
             captures[-1].start()
         for number, port, capture in zip(numbers, ports, captures, strict=True):
             phone = start_dtmf_caller(
-                system.workdir, host, target, caller=number, called=QUEUE_CALLED,
-                digit="1", presses=0, hold_ms=HOLD_MS, media_port=port,
-            )  # fmt: skip
+                system.workdir,
+                host,
+                target,
+                caller=number,
+                called=QUEUE_CALLED,
+                digit="1",
+                presses=0,
+                hold_ms=HOLD_MS,
+                media_port=port,
+            )
             phones.append(Phone(number, phone, capture, time.time()))
             await asyncio.sleep(ARRIVAL_SECONDS)
 
@@ -273,12 +280,25 @@ def start_queue_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Que
 def _serve(stack: Stack, workdir: Path, rules: Path, store_url: str, port: int) -> ManagedProcess:
     process = ManagedProcess(
         name="serve",
-        argv=[sys.executable, "-m", "switchboard.cli", "serve", "--port", str(port),
-              "--rules", str(rules), "--store", store_url],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--rules",
+            str(rules),
+            "--store",
+            store_url,
+        ],
         log_path=workdir / "serve.log",
-        env={**stack.config.env(), "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-             "SWITCHBOARD_POLL_INTERVAL": "0.2"},
-    )  # fmt: skip
+        env={
+            **stack.config.env(),
+            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+            "SWITCHBOARD_POLL_INTERVAL": "0.2",
+        },
+    )
     process.start()
 
     def ready() -> bool:
@@ -300,11 +320,21 @@ def _hold_agent(stack: Stack, workdir: Path) -> ManagedProcess:
     """``switchboard agent hold``, its jobs in threads (up to eight callers wait at once)."""
     process = ManagedProcess(
         name="agent-hold",
-        argv=[sys.executable, "-m", "switchboard.cli", "agent", "hold", "--http-port", "0",
-              "--ignore-load", "--executor", "thread"],
+        argv=[
+            sys.executable,
+            "-m",
+            "switchboard.cli",
+            "agent",
+            "hold",
+            "--http-port",
+            "0",
+            "--ignore-load",
+            "--executor",
+            "thread",
+        ],
         log_path=workdir / "agent-hold.log",
         env={**stack.config.env(), "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
-    )  # fmt: skip
+    )
     process.start()
     wait_registered(process, timeout=90)
     return process
@@ -315,11 +345,15 @@ def _served_worker(stack: Stack, workdir: Path, job_log: Path) -> ManagedProcess
         name="worker-served",
         argv=[sys.executable, "-m", "livekit.agents", "start", str(WORKER)],
         log_path=workdir / "worker-served.log",
-        env={**stack.config.env(), "QUEUE_JOB_LOG": str(job_log),
-             "QUEUE_GATE": str(workdir / "served-gate"),
-             "QUEUE_SERVE_SECONDS": str(SERVE_SECONDS),
-             "LIVEKIT_AGENT_NAME": "", "LIVEKIT_AGENT_NAME_OVERRIDE": ""},
-    )  # fmt: skip
+        env={
+            **stack.config.env(),
+            "QUEUE_JOB_LOG": str(job_log),
+            "QUEUE_GATE": str(workdir / "served-gate"),
+            "QUEUE_SERVE_SECONDS": str(SERVE_SECONDS),
+            "LIVEKIT_AGENT_NAME": "",
+            "LIVEKIT_AGENT_NAME_OVERRIDE": "",
+        },
+    )
     process.start()
     wait_registered(process, timeout=90)
     return process

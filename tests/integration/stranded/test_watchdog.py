@@ -87,10 +87,18 @@ async def test_a_caller_whose_qualifier_dies_mid_question_hears_it_again_and_is_
     media_port = free_media_port(host)
     heard = RtpCapture(stranded.workdir, media_port, "heard-by-caller-crash").start()
     phone = start_tone_dtmf_caller(
-        stranded.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=1, press_every_ms=ANSWER_AFTER_MS,
-        hold_ms=60000, media_port=media_port,
-    )  # fmt: skip
+        stranded.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=1,
+        press_every_ms=ANSWER_AFTER_MS,
+        hold_ms=60000,
+        media_port=media_port,
+    )
     async with system_api(stranded.callflow) as lkapi:
         room = ""
         try:
@@ -137,9 +145,17 @@ async def test_a_caller_no_agent_reaches_is_recovered_twice_then_hung_up(
     stack, host = stranded.stack, stranded.stack.config.node_ip
     caller = "+15557780002"
     phone = start_tone_dtmf_caller(
-        stranded.workdir, host, stack.config.sip_address, caller=caller, called=UNSERVED_CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=1, press_every_ms=60000, hold_ms=60000,
-    )  # fmt: skip
+        stranded.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=UNSERVED_CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=1,
+        press_every_ms=60000,
+        hold_ms=60000,
+    )
     async with system_api(stranded.callflow) as lkapi:
         room = ""
         try:
@@ -180,10 +196,17 @@ async def test_a_caller_who_stays_after_the_goodbye_is_hung_up_after_one_recover
     stack, host = stranded.stack, stranded.stack.config.node_ip
     caller = "+15557780003"
     phone = start_tone_dtmf_caller(
-        stranded.workdir, host, stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="2", presses=1, press_every_ms=ANSWER_AFTER_MS,
+        stranded.workdir,
+        host,
+        stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="2",
+        presses=1,
+        press_every_ms=ANSWER_AFTER_MS,
         hold_ms=90000,
-    )  # fmt: skip
+    )
     async with system_api(stranded.callflow) as lkapi:
         room = ""
         try:

@@ -140,13 +140,25 @@ async def test_a_warm_transfer_is_one_trace_with_its_steps_in_order(
     system, jaeger = traced
     stack, host = system.stack, system.stack.config.node_ip
     human = start_tone_uas(
-        system.workdir, host, port=system.human_port, tone_hz=1000.0, hold_ms=30000,
-        press="1", press_after_ms=PRESS_AFTER_MS,
-    )  # fmt: skip
+        system.workdir,
+        host,
+        port=system.human_port,
+        tone_hz=1000.0,
+        hold_ms=30000,
+        press="1",
+        press_after_ms=PRESS_AFTER_MS,
+    )
     phone = start_tone_dtmf_caller(
-        system.workdir, host, stack.config.sip_address, caller="+15557770101", called=CALLED,
-        tone_hz=600.0, digit="1", presses=8, hold_ms=20000,
-    )  # fmt: skip
+        system.workdir,
+        host,
+        stack.config.sip_address,
+        caller="+15557770101",
+        called=CALLED,
+        tone_hz=600.0,
+        digit="1",
+        presses=8,
+        hold_ms=20000,
+    )
     room = ""
     try:
         room = await caller_room(lkapi, "+15557770101")
@@ -194,9 +206,15 @@ async def test_a_failed_dial_is_one_trace_ending_in_the_fallback(
         system.workdir, stack.config.node_ip, 486, "Busy Here", port=system.human_port
     )
     phone = start_dtmf_caller(
-        system.workdir, stack.config.node_ip, stack.config.sip_address,
-        caller="+15557770486", called=CALLED, digit="1", presses=16, hold_ms=5000,
-    )  # fmt: skip
+        system.workdir,
+        stack.config.node_ip,
+        stack.config.sip_address,
+        caller="+15557770486",
+        called=CALLED,
+        digit="1",
+        presses=16,
+        hold_ms=5000,
+    )
     room = ""
     try:
         room = await caller_room(lkapi, "+15557770486")

@@ -165,13 +165,25 @@ async def test_warm_transfer_is_one_waterfall_with_the_steps_timed_as_the_bench(
 ) -> None:
     host = traced.stack.config.node_ip
     human = start_tone_uas(
-        traced.workdir, host, port=traced.human_port, tone_hz=1000.0, hold_ms=25000,
-        press="1", press_after_ms=PRESS_AFTER_MS,
-    )  # fmt: skip
+        traced.workdir,
+        host,
+        port=traced.human_port,
+        tone_hz=1000.0,
+        hold_ms=25000,
+        press="1",
+        press_after_ms=PRESS_AFTER_MS,
+    )
     phone = start_tone_dtmf_caller(
-        traced.workdir, host, traced.stack.config.sip_address, caller="+15557770001",
-        called=CALLED, tone_hz=600.0, digit="1", presses=8, hold_ms=12000,
-    )  # fmt: skip
+        traced.workdir,
+        host,
+        traced.stack.config.sip_address,
+        caller="+15557770001",
+        called=CALLED,
+        tone_hz=600.0,
+        digit="1",
+        presses=8,
+        hold_ms=12000,
+    )
     try:
         room = await caller_room(lkapi, "+15557770001")
 
@@ -220,9 +232,15 @@ async def test_dial_answered_with_482_is_marked_at_the_dial_with_the_fix(
     host = traced.stack.config.node_ip
     human = start_uas(traced.workdir, host, 482, "Loop Detected", port=traced.human_port)
     phone = start_dtmf_caller(
-        traced.workdir, host, traced.stack.config.sip_address,
-        caller="+15551230482", called=CALLED, digit="1", presses=16, hold_ms=5000,
-    )  # fmt: skip
+        traced.workdir,
+        host,
+        traced.stack.config.sip_address,
+        caller="+15551230482",
+        called=CALLED,
+        digit="1",
+        presses=16,
+        hold_ms=5000,
+    )
     try:
         room = await caller_room(lkapi, "+15551230482")
         trace = await closed_trace(traced, lkapi, room)

@@ -180,7 +180,9 @@ def test_may_dispatch_on_tells_which_event_types_a_rules_file_acts_on() -> None:
     )
     assert on_joins.may_dispatch_on("participant_joined")  # rule s names no event type
     default_dispatches = rules_from(
-        document([{"id": "r", "when": {"event": "room_started"}, "then": "nobody"}],
-                 default={"dispatch": ["d"]})
-    )  # fmt: skip
+        document(
+            [{"id": "r", "when": {"event": "room_started"}, "then": "nobody"}],
+            default={"dispatch": ["d"]},
+        )
+    )
     assert default_dispatches.may_dispatch_on("participant_joined")

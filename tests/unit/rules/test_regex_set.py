@@ -15,10 +15,40 @@ from .helpers import MONDAY_NOON_UTC as NOW
 from .helpers import document
 
 FRAGMENTS = [
-    "a", "b", "-", "vip", "\\d", "\\w", "\\s", "\\b", ".", "^", "$", "[a-c]", "[^a]", "[:]",
-    "(", ")", "|", "*", "+", "?", "{2}", "{1,3}", "(?i)", "(?:", "\\.", "\\Z", "(?=a)", "\\1",
-    "[[:digit:]]", "{,2}", "é", "\\D", "[\\s\\d]",
-]  # fmt: skip
+    "a",
+    "b",
+    "-",
+    "vip",
+    "\\d",
+    "\\w",
+    "\\s",
+    "\\b",
+    ".",
+    "^",
+    "$",
+    "[a-c]",
+    "[^a]",
+    "[:]",
+    "(",
+    ")",
+    "|",
+    "*",
+    "+",
+    "?",
+    "{2}",
+    "{1,3}",
+    "(?i)",
+    "(?:",
+    "\\.",
+    "\\Z",
+    "(?=a)",
+    "\\1",
+    "[[:digit:]]",
+    "{,2}",
+    "é",
+    "\\D",
+    "[\\s\\d]",
+]
 patterns = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6).map("".join)
 texts = st.text(alphabet="abcAB-vip 09_.:\t\né\u0661", max_size=12)
 

@@ -147,8 +147,13 @@ async def test_a_sip_leg_and_the_room_closing_become_spans_of_the_call(
 
     intake = WebhookIntake(store, RulesHolder(rules), KEY, SECRET, enqueued)
     room = {"sid": "RM_1", "name": "room-1", "creationTime": "1700000000"}
-    sip = {"sid": "PA_1", "identity": "sip_+15551234567", "kind": "SIP", "joinedAt": "1700000002",
-           "attributes": {"sip.callID": "SCL_1", "sip.phoneNumber": "+15551234567"}}  # fmt: skip
+    sip = {
+        "sid": "PA_1",
+        "identity": "sip_+15551234567",
+        "kind": "SIP",
+        "joinedAt": "1700000002",
+        "attributes": {"sip.callID": "SCL_1", "sip.phoneNumber": "+15551234567"},
+    }
     events = [
         body("participant_left", id="EV_2", room=room, participant=sip, createdAt="1700000030"),
         body("room_finished", id="EV_3", room=room, createdAt="1700000040"),

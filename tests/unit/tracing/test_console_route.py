@@ -41,8 +41,12 @@ async def app_and_http(tmp_path: Path) -> AsyncIterator[tuple[Any, httpx.AsyncCl
 
 
 def joined(room: str, identity: str, kind: str) -> NewWebhook:
-    body = {"event": "participant_joined", "id": f"EV_{identity}", "room": {"name": room},
-            "participant": {"identity": identity, "kind": kind, "name": identity}}  # fmt: skip
+    body = {
+        "event": "participant_joined",
+        "id": f"EV_{identity}",
+        "room": {"name": room},
+        "participant": {"identity": identity, "kind": kind, "name": identity},
+    }
     return NewWebhook(f"EV_{identity}", "participant_joined", room, "RM_1", json.dumps(body))
 
 

@@ -34,9 +34,18 @@ def test_a_running_call_with_a_failed_dial_shows_the_mark_and_the_fix() -> None:
     entries = [
         event(0.5, "participant_joined", CALLER, "SIP"),
         event(5.0, "participant_joined", "AJ_o", "AGENT", **{"lk.agent_name": "outbound-caller"}),
-        event(6.0, "participant_left", "AJ_o", "AGENT", **{"lk.agent_name": "outbound-caller",
-              "switchboard.result": "loop_detected", "switchboard.state": "failed"}),
-    ]  # fmt: skip
+        event(
+            6.0,
+            "participant_left",
+            "AJ_o",
+            "AGENT",
+            **{
+                "lk.agent_name": "outbound-caller",
+                "switchboard.result": "loop_detected",
+                "switchboard.state": "failed",
+            },
+        ),
+    ]
     out = text(render_waterfall(build_trace({ROOM: entries}), now=at(10)))
     assert "running" in out.splitlines()[0]
     assert "✖ outbound-caller · agent.state at +5.5 s: transfer loop_detected" in out
