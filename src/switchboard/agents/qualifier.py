@@ -54,10 +54,23 @@ AGENT_NAME = DEFAULT_QUALIFIER_NAME
 RESUMED = "Sorry, we were cut off. Let's carry on where we left off."
 """Said first by a qualifier that finds the caller's earlier answers (``attr.ANSWERED``)."""
 _DIAL_FAILURES = frozenset(
-    {"busy", "no_answer", "declined", "timeout", "loop_detected", "forbidden", "not_found",
-     "unavailable", "failed", "bad_metadata", TransferOutcome.NO_DECISION,
-     TransferOutcome.CALLER_LEFT, TransferOutcome.HUMAN_LEFT, TransferOutcome.ALL_BUSY}
-)  # fmt: skip
+    {
+        "busy",
+        "no_answer",
+        "declined",
+        "timeout",
+        "loop_detected",
+        "forbidden",
+        "not_found",
+        "unavailable",
+        "failed",
+        "bad_metadata",
+        TransferOutcome.NO_DECISION,
+        TransferOutcome.CALLER_LEFT,
+        TransferOutcome.HUMAN_LEFT,
+        TransferOutcome.ALL_BUSY,
+    }
+)
 
 
 def build_server(
@@ -111,9 +124,12 @@ class QualifierCall:
         self._dispatch_timer = Timer()
         self._session_timer = Timer()
         self._timers = (
-            self._answer_timer, self._digit_timer, self._transfer_timer, self._dispatch_timer,
+            self._answer_timer,
+            self._digit_timer,
+            self._transfer_timer,
+            self._dispatch_timer,
             self._session_timer,
-        )  # fmt: skip
+        )
         self._ended = False
         self._transfer_settled = False
         hold = config.transfer.hold
@@ -325,8 +341,9 @@ class QualifierCall:
         self._ctx.room.on("participant_connected", self._on_participant_connected)
         outbound_caller = self._config.outbound_caller.name
         try:
-            await start_agent_room(self._ctx.api, self._ctx.room.name, outbound_caller,
-                                   job.to_metadata())  # fmt: skip
+            await start_agent_room(
+                self._ctx.api, self._ctx.room.name, outbound_caller, job.to_metadata()
+            )
         except RoomSetupError as exc:
             await self._fallback("failed", str(exc))
             return

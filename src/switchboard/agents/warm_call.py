@@ -70,16 +70,26 @@ class WarmCall(OutboundJobCall):
         if not self._job.humans:
             job = self._job
             return [
-                Callee(self._callee, job.number, job.sip_trunk_id, job.ringing_timeout_seconds,
-                       job.display_name, job.dial_deadline)
-            ]  # fmt: skip
+                Callee(
+                    self._callee,
+                    job.number,
+                    job.sip_trunk_id,
+                    job.ringing_timeout_seconds,
+                    job.display_name,
+                    job.dial_deadline,
+                )
+            ]
         return [
             Callee(
-                f"{self._callee}-{i}", h.number, h.sip_trunk_id, h.ring_seconds,
-                h.display_name or self._job.display_name, h.ring_seconds + DIAL_SETUP_SECONDS,
+                f"{self._callee}-{i}",
+                h.number,
+                h.sip_trunk_id,
+                h.ring_seconds,
+                h.display_name or self._job.display_name,
+                h.ring_seconds + DIAL_SETUP_SECONDS,
             )
             for i, h in enumerate(self._job.humans, start=1)
-        ]  # fmt: skip
+        ]
 
     async def run(self) -> None:
         callees = self.callees()
@@ -105,17 +115,27 @@ class WarmCall(OutboundJobCall):
         attributes = {role.name: role.value} if role else None
         if not self._job.humans:  # one number: today's single warm transfer, no busy check
             return await warm_transfer_first(
-                self._ctx.room, self._ctx.api, caller_identity=self._job.caller_identity,
-                callees=callees, decide=self._brief, attributes=attributes,
+                self._ctx.room,
+                self._ctx.api,
+                caller_identity=self._job.caller_identity,
+                callees=callees,
+                decide=self._brief,
+                attributes=attributes,
                 decision_timeout=self._job.decision_seconds,
                 on_caller_left=self._tell_caller_left,
-            )  # fmt: skip
+            )
         return await transfer_to_humans(
-            self._ctx.room, self._ctx.api, caller_identity=self._job.caller_identity,
-            callees=callees, ring=self._job.ring, decide=self._brief,
-            busy_wait=self._job.busy_wait_seconds, attributes=attributes,
-            decision_timeout=self._job.decision_seconds, on_caller_left=self._tell_caller_left,
-        )  # fmt: skip
+            self._ctx.room,
+            self._ctx.api,
+            caller_identity=self._job.caller_identity,
+            callees=callees,
+            ring=self._job.ring,
+            decide=self._brief,
+            busy_wait=self._job.busy_wait_seconds,
+            attributes=attributes,
+            decision_timeout=self._job.decision_seconds,
+            on_caller_left=self._tell_caller_left,
+        )
 
     async def _prepare_briefing(self, identity: str) -> None:
         """A briefing session listening to ``identity`` (a new one for each human)."""
@@ -142,9 +162,14 @@ class WarmCall(OutboundJobCall):
         if result.outcome is TransferOutcome.CONNECTED:
             self._publisher.spans.mark(Step.CONNECTED)
             await self._publisher.publish(
-                {attr.STATE: "done", attr.RESULT: "answered", attr.TRANSFER: "connected",
-                 attr.TIMINGS: timings, attr.ATTEMPTS: attempts}
-            )  # fmt: skip
+                {
+                    attr.STATE: "done",
+                    attr.RESULT: "answered",
+                    attr.TRANSFER: "connected",
+                    attr.TIMINGS: timings,
+                    attr.ATTEMPTS: attempts,
+                }
+            )
             return
         error = result.error
         explanation = str(error) if error is not None else _EXPLANATIONS[result.outcome]

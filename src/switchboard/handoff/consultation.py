@@ -160,20 +160,23 @@ class Consultation:
         try:
             tracks = await self._audio_tracks()
         except api.TwirpError as exc:
-            logger.warning("could not list participants", extra={"room": self._room.name,
-                                                                  "error": str(exc)})  # fmt: skip
+            logger.warning(
+                "could not list participants", extra={"room": self._room.name, "error": str(exc)}
+            )
             if strict:
                 raise
             return
         pairs = ((self._caller, self._human), (self._human, self._caller))
         requests = [
             api.UpdateSubscriptionsRequest(
-                room=self._room.name, identity=listener, track_sids=tracks[speaker],
+                room=self._room.name,
+                identity=listener,
+                track_sids=tracks[speaker],
                 subscribe=subscribe,
             )
             for listener, speaker in pairs
             if listener in tracks and tracks.get(speaker)
-        ]  # fmt: skip
+        ]
         results = await asyncio.gather(
             *(self._lkapi.room.update_subscriptions(r) for r in requests), return_exceptions=True
         )
@@ -181,9 +184,13 @@ class Consultation:
             if isinstance(result, BaseException):
                 logger.warning(
                     "could not update subscriptions",
-                    extra={"room": self._room.name, "identity": request.identity,
-                           "subscribe": subscribe, "error": str(result)},
-                )  # fmt: skip
+                    extra={
+                        "room": self._room.name,
+                        "identity": request.identity,
+                        "subscribe": subscribe,
+                        "error": str(result),
+                    },
+                )
                 if strict:
                     raise result
 

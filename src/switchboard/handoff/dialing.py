@@ -83,9 +83,13 @@ async def dial(
             error = sip_error_from_twirp(exc)
             logger.info(
                 "dial failed",
-                extra={"room": room_name, "identity": identity, "outcome": error.outcome,
-                       "sip_status_code": error.sip_status_code},
-            )  # fmt: skip
+                extra={
+                    "room": room_name,
+                    "identity": identity,
+                    "outcome": error.outcome,
+                    "sip_status_code": error.sip_status_code,
+                },
+            )
             _dial_failed(span, error)
             raise error from exc
         span.add_event("answered")

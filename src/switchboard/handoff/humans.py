@@ -98,10 +98,16 @@ async def transfer_to_humans(
             extra={"room": room.name, "ring": ring.value, "humans": [c.identity for c in batch]},
         )
         last = await warm_transfer_first(
-            room, lkapi, caller_identity=caller_identity, callees=batch, decide=decide,
-            display_name=display_name, attributes=attributes, decision_timeout=decision_timeout,
+            room,
+            lkapi,
+            caller_identity=caller_identity,
+            callees=batch,
+            decide=decide,
+            display_name=display_name,
+            attributes=attributes,
+            decision_timeout=decision_timeout,
             on_caller_left=on_caller_left,
-        )  # fmt: skip
+        )
         attempts.update(last.attempts)
         if last.outcome in (TransferOutcome.CONNECTED, TransferOutcome.CALLER_LEFT):
             break

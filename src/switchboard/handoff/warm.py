@@ -89,10 +89,16 @@ async def warm_transfer(
     """
     callee = Callee(human_identity, number, trunk_id, ringing_timeout, human_name, dial_deadline)
     return await warm_transfer_first(
-        room, lkapi, caller_identity=caller_identity, callees=[callee], decide=decide,
-        display_name=display_name, attributes=attributes, decision_timeout=decision_timeout,
+        room,
+        lkapi,
+        caller_identity=caller_identity,
+        callees=[callee],
+        decide=decide,
+        display_name=display_name,
+        attributes=attributes,
+        decision_timeout=decision_timeout,
         on_caller_left=on_caller_left,
-    )  # fmt: skip
+    )
 
 
 async def warm_transfer_first(
@@ -128,13 +134,20 @@ async def warm_transfer_first(
     try:
         dials = {
             c.identity: functools.partial(
-                dial, lkapi, trunk_id=c.trunk_id, number=c.number, room_name=room.name,
-                identity=c.identity, name=c.name, display_name=display_name,
-                attributes=attributes, ringing_timeout=c.ringing_timeout,
+                dial,
+                lkapi,
+                trunk_id=c.trunk_id,
+                number=c.number,
+                room_name=room.name,
+                identity=c.identity,
+                name=c.name,
+                display_name=display_name,
+                attributes=attributes,
+                ringing_timeout=c.ringing_timeout,
                 deadline=c.dial_deadline,
             )
             for c in callees
-        }  # fmt: skip
+        }
         steps = asyncio.ensure_future(
             _dial_and_decide(room, lkapi, result, consultations, decide, decision_timeout, dials)
         )
@@ -170,9 +183,13 @@ async def warm_transfer_first(
         result.attempts[result.human_identity] = result.outcome.value
     logger.info(
         "warm transfer finished",
-        extra={"room": room.name, "outcome": result.reason, "human": result.human_identity,
-               "attempts": result.attempts},
-    )  # fmt: skip
+        extra={
+            "room": room.name,
+            "outcome": result.reason,
+            "human": result.human_identity,
+            "attempts": result.attempts,
+        },
+    )
     return result
 
 

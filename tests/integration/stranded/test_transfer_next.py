@@ -98,14 +98,18 @@ def start_team(
             "transfer": {
                 "targets": {
                     "desk": {
-                        "number": "", "sip_trunk_id": "", "humans": humans, "ring": ring,
-                        "decision_seconds": DECISION_SECONDS, "busy_wait_seconds": busy_wait,
+                        "number": "",
+                        "sip_trunk_id": "",
+                        "humans": humans,
+                        "ring": ring,
+                        "decision_seconds": DECISION_SECONDS,
+                        "busy_wait_seconds": busy_wait,
                     }
                 },
                 "hold": {"tones_hz": [HOLD_HZ], "gap_ms": 0, "level": 0.3},
             },
             "timeouts": {"answer_seconds": 4},
-        }  # fmt: skip
+        }
         config = agents_config(workdir, first, override)
         for name in ("qualifier", "outbound-caller"):
             processes.append(start_agent(stack, name, config, workdir))
@@ -235,16 +239,30 @@ class Watch:
 def _caller(team: Team, caller: str, media_port: int) -> Sipp:
     host = team.stack.config.node_ip
     return start_tone_dtmf_caller(
-        team.workdir, host, team.stack.config.sip_address, caller=caller, called=CALLED,
-        tone_hz=CALLER_HZ, digit="1", presses=8, hold_ms=70000, media_port=media_port,
-    )  # fmt: skip
+        team.workdir,
+        host,
+        team.stack.config.sip_address,
+        caller=caller,
+        called=CALLED,
+        tone_hz=CALLER_HZ,
+        digit="1",
+        presses=8,
+        hold_ms=70000,
+        media_port=media_port,
+    )
 
 
 def _human(team: Team, index: int, *, press: str | None, hold_ms: int, media_port: int) -> Sipp:
     return start_tone_uas(
-        team.workdir, team.stack.config.node_ip, port=team.ports[index], tone_hz=HUMAN_HZ[index],
-        hold_ms=hold_ms, press=press, press_after_ms=PRESS_AFTER_MS, media_port=media_port,
-    )  # fmt: skip
+        team.workdir,
+        team.stack.config.node_ip,
+        port=team.ports[index],
+        tone_hz=HUMAN_HZ[index],
+        hold_ms=hold_ms,
+        press=press,
+        press_after_ms=PRESS_AFTER_MS,
+        media_port=media_port,
+    )
 
 
 async def _on_another_call(
@@ -257,10 +275,13 @@ async def _on_another_call(
     identity = f"busy-human-{index + 1}"
     await lkapi.sip.create_sip_participant(
         api.CreateSIPParticipantRequest(
-            sip_trunk_id=trunk or team.trunks[index], sip_call_to=NUMBERS[index],
-            room_name=room, participant_identity=identity, wait_until_answered=True,
+            sip_trunk_id=trunk or team.trunks[index],
+            sip_call_to=NUMBERS[index],
+            room_name=room,
+            participant_identity=identity,
+            wait_until_answered=True,
         )
-    )  # fmt: skip
+    )
     return identity
 
 
@@ -273,8 +294,10 @@ async def _end(lkapi: api.LiveKitAPI, room: str | None) -> None:
 
 
 def _report(chunks: list[Chunk], start: float, end: float) -> dict[str, float]:
-    levels = {f"{hz:g}Hz": round(tone_level(chunks, hz, start, end), 3) for hz in
-              (CALLER_HZ, HOLD_HZ, *HUMAN_HZ)}  # fmt: skip
+    levels = {
+        f"{hz:g}Hz": round(tone_level(chunks, hz, start, end), 3)
+        for hz in (CALLER_HZ, HOLD_HZ, *HUMAN_HZ)
+    }
     return levels | {"rms": round(rms(chunks, start, end), 3)}
 
 
@@ -374,10 +397,11 @@ async def test_caller_hangs_up_during_the_brief_the_human_hears_it_then_is_hung_
             # caller's own BYE would, and the room sees the caller leave.
             identity = next(
                 p.identity
-                for p in (await lkapi.room.list_participants(
-                    api.ListParticipantsRequest(room=watch.room))).participants
+                for p in (
+                    await lkapi.room.list_participants(api.ListParticipantsRequest(room=watch.room))
+                ).participants
                 if p.attributes.get("sip.phoneNumber") == caller
-            )  # fmt: skip
+            )
             left = time.time()
             await lkapi.room.remove_participant(
                 api.RoomParticipantIdentity(room=watch.room, identity=identity)
@@ -420,8 +444,14 @@ async def test_every_human_on_a_call_the_caller_holds_until_one_frees_up_then_is
     # The third human's other call reaches a phone of its own (same number, another trunk),
     # so the third human's phone is free to ring the moment that call ends.
     decoy_port = free_port()
-    decoy = start_tone_uas(team.workdir, host, port=decoy_port, tone_hz=1600.0, hold_ms=100000,
-                           media_port=free_media_port(host))  # fmt: skip
+    decoy = start_tone_uas(
+        team.workdir,
+        host,
+        port=decoy_port,
+        tone_hz=1600.0,
+        hold_ms=100000,
+        media_port=free_media_port(host),
+    )
     third = _human(team, 2, press="1", hold_ms=60000, media_port=free_media_port(host))
     phones = [*busy, decoy, third]
     watch: Watch | None = None

@@ -36,27 +36,66 @@ NUMBER = NumberQuestion(kind="number", id="bill", prompt="How much?", min=1, max
 
 @pytest.mark.parametrize(
     "text",
-    ["yes", "Yes.", "YEAH", "yeah!", "yep", "yup", "sure", "Of course", "correct", "I do",
-     "uh huh", "yes please", "okay", "absolutely", "Yes, I am", "y"],
-)  # fmt: skip
+    [
+        "yes",
+        "Yes.",
+        "YEAH",
+        "yeah!",
+        "yep",
+        "yup",
+        "sure",
+        "Of course",
+        "correct",
+        "I do",
+        "uh huh",
+        "yes please",
+        "okay",
+        "absolutely",
+        "Yes, I am",
+        "y",
+    ],
+)
 def test_yes_variants(text: str) -> None:
     assert parse_yes_no(text) == "yes"
 
 
 @pytest.mark.parametrize(
     "text",
-    ["no", "No.", "nope", "nah", "Not really", "I don't", "I do not", "i’m not", "never",
-     "no thanks", "absolutely not", "not correct", "of course not", "n"],
-)  # fmt: skip
+    [
+        "no",
+        "No.",
+        "nope",
+        "nah",
+        "Not really",
+        "I don't",
+        "I do not",
+        "i’m not",
+        "never",
+        "no thanks",
+        "absolutely not",
+        "not correct",
+        "of course not",
+        "n",
+    ],
+)
 def test_no_variants(text: str) -> None:
     assert parse_yes_no(text) == "no"
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "maybe", "I'm not sure", "I don't know", "yes and no", "no idea", "purple",
-     "what did you say?"],
-)  # fmt: skip
+    [
+        "",
+        "   ",
+        "maybe",
+        "I'm not sure",
+        "I don't know",
+        "yes and no",
+        "no idea",
+        "purple",
+        "what did you say?",
+    ],
+)
 def test_unclear_yes_no(text: str) -> None:
     assert parse_yes_no(text) is None
 
@@ -90,9 +129,18 @@ def test_numbers(text: str, value: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "lots", "4 or 5", "between three and four", "two five", "2.5", "thousand",
-     "nineteen ninety", "twenty twenty"],
-)  # fmt: skip
+    [
+        "",
+        "lots",
+        "4 or 5",
+        "between three and four",
+        "two five",
+        "2.5",
+        "thousand",
+        "nineteen ninety",
+        "twenty twenty",
+    ],
+)
 def test_unclear_numbers(text: str) -> None:
     assert parse_number(text) is None
 
@@ -119,10 +167,21 @@ def test_unclear_choices(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("1", "1"), (" 2 ", "2"), ("one", "1"), ("press 3", "3"), ("Option two.", "2"),
-     ("#", "#"), ("pound", "#"), ("star", "*"), ("12", None), ("press one for yes", None),
-     ("yes", None), ("oh", None)],
-)  # fmt: skip
+    [
+        ("1", "1"),
+        (" 2 ", "2"),
+        ("one", "1"),
+        ("press 3", "3"),
+        ("Option two.", "2"),
+        ("#", "#"),
+        ("pound", "#"),
+        ("star", "*"),
+        ("12", None),
+        ("press one for yes", None),
+        ("yes", None),
+        ("oh", None),
+    ],
+)
 def test_keypad_digit(text: str, key: str | None) -> None:
     assert keypad_digit(text) == key
 

@@ -117,9 +117,13 @@ def test_the_caller_hears_what_happened_before_the_callback_offer() -> None:
 def test_the_job_carries_the_humans_and_the_ring_mode() -> None:
     target = parse_config(TEAM).transfer.targets["team"]
     job = OutboundCallJob(
-        number="+15550100001", sip_trunk_id="ST_main", humans=target.lines(), ring=target.ring,
-        busy_wait_seconds=target.busy_wait_seconds, handoff="warm",
-    )  # fmt: skip
+        number="+15550100001",
+        sip_trunk_id="ST_main",
+        humans=target.lines(),
+        ring=target.ring,
+        busy_wait_seconds=target.busy_wait_seconds,
+        handoff="warm",
+    )
     parsed = OutboundCallJob.parse(job.to_metadata())
     assert parsed.humans == target.lines()
     assert parsed.ring is RingMode.SIMULTANEOUS
