@@ -33,6 +33,8 @@ DEV_API_KEY = "devkey"
 DEV_API_SECRET = "switchboard-dev-secret-0123456789abcdef"
 DEV_TOKEN_SECRET = "switchboard-dev-token-secret"
 SEED_RULES = Path(__file__).resolve().parents[3] / "examples" / "rules" / "seed.yaml"
+WATCHDOG_VARIABLE = "SWITCHBOARD_WATCHDOG_SECONDS"
+DEV_WATCHDOG_SECONDS = "2"
 JAEGER_VARIABLE = "SWITCHBOARD_DEV_JAEGER"
 """``SWITCHBOARD_DEV_JAEGER=1 make dev`` also starts Jaeger and sends every call's trace there."""
 
@@ -56,6 +58,8 @@ def run_dev(departure_timeout: int = 20, empty_timeout: int = 300) -> None:
             **config.env(),
             "SWITCHBOARD_RULES": str(rules),
             "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{stack.state_dir / 'switchboard.db'}",
+            # The watchdog is opt-in for `serve`; the local system runs it, as production should.
+            WATCHDOG_VARIABLE: os.environ.get(WATCHDOG_VARIABLE, DEV_WATCHDOG_SECONDS),
         }
         agents_env = env
         if os.environ.get(JAEGER_VARIABLE, "").lower() in ("1", "true", "yes"):
