@@ -32,7 +32,3 @@ class JobCall(ABC):
     @abstractmethod
     async def run(self) -> None:
         """Make the call and report it; the job ends when the agent leaves the room."""
-
-
-OutboundJobCall = JobCall
-"""The former name of JobCall, kept until warm_call.py imports the new one."""

@@ -47,6 +47,13 @@ from switchboard.handoff import (
     start_agent_room,
 )
 from switchboard.telemetry import current_traceparent, trace_job
+from switchboard.vocabulary import (
+    CallMode,
+    DialOutcome,
+    OutboundCallerResult,
+    QualifierState,
+    TransferProgress,
+)
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -55,16 +62,8 @@ RESUMED = "Sorry, we were cut off. Let's carry on where we left off."
 """Said first by a qualifier that finds the caller's earlier answers (``attr.ANSWERED``)."""
 _DIAL_FAILURES = frozenset(
     {
-        "busy",
-        "no_answer",
-        "declined",
-        "timeout",
-        "loop_detected",
-        "forbidden",
-        "not_found",
-        "unavailable",
-        "failed",
-        "bad_metadata",
+        *DialOutcome,
+        OutboundCallerResult.BAD_METADATA,
         TransferOutcome.NO_DECISION,
         TransferOutcome.CALLER_LEFT,
         TransferOutcome.HUMAN_LEFT,
@@ -87,7 +86,7 @@ async def entrypoint(ctx: JobContext) -> None:
     publisher = attr.AttributePublisher(ctx.room, name)
     trace_job(ctx, publisher.spans)
     await ctx.connect()
-    await publisher.publish({attr.AGENT: name, attr.STATE: "waiting"})
+    await publisher.publish({attr.AGENT: name, attr.STATE: QualifierState.WAITING})
     caller = await ctx.wait_for_participant()
     logger.info(
         "caller joined",
@@ -204,7 +203,7 @@ class QualifierCall:
         self._ended = True
         for timer in self._timers:
             timer.cancel()
-        await self._publisher.publish({attr.STATE: "ended", attr.ERROR: reason})
+        await self._publisher.publish({attr.STATE: QualifierState.ENDED, attr.ERROR: reason})
         self._ctx.shutdown(reason=reason)
 
     async def _on_text(self, text: str) -> None:
@@ -236,7 +235,7 @@ class QualifierCall:
         if turn.phase is Phase.ASKING:
             await self._publisher.publish(
                 {
-                    attr.STATE: "asking",
+                    attr.STATE: QualifierState.ASKING,
                     attr.QUESTION: turn.question_id or "",
                     attr.ATTEMPT: str(turn.attempt),
                 }
@@ -274,7 +273,9 @@ class QualifierCall:
         brief = result.brief(caller_label(self._caller))
         await self._publisher.publish(
             {
-                attr.STATE: "qualified" if result.outcome is Outcome.QUALIFIED else "finished",
+                attr.STATE: QualifierState.QUALIFIED
+                if result.outcome is Outcome.QUALIFIED
+                else QualifierState.FINISHED,
                 attr.QUESTION: "",
                 attr.RESULT: result.outcome.value,
                 attr.SLOTS: json.dumps(result.slots, separators=(",", ":"), sort_keys=True),
@@ -297,7 +298,7 @@ class QualifierCall:
             return
         if not target.configured:
             await self._fallback(
-                "not_configured",
+                TransferOutcome.NOT_CONFIGURED,
                 f"transfer target {name!r} has no sip_trunk_id/number. Fix: set both under "
                 f"transfer.targets.{name} in the agents config.",
             )
@@ -345,15 +346,21 @@ class QualifierCall:
                 self._ctx.api, self._ctx.room.name, outbound_caller, job.to_metadata()
             )
         except RoomSetupError as exc:
-            await self._fallback("failed", str(exc))
+            await self._fallback(DialOutcome.FAILED, str(exc))
             return
         await self._publisher.publish(
-            {attr.STATE: "transferring", attr.TRANSFER: "dispatched", attr.TARGET: name}
+            {
+                attr.STATE: QualifierState.TRANSFERRING,
+                attr.TRANSFER: TransferProgress.DISPATCHED,
+                attr.TARGET: name,
+            }
         )
         limit = self._config.timeouts.transfer_seconds + target.transfer_allowance()
         self._transfer_timer.arm(
             limit,
-            lambda: self._fallback("timeout", "no human joined before timeouts.transfer_seconds"),
+            lambda: self._fallback(
+                DialOutcome.TIMEOUT, "no human joined before timeouts.transfer_seconds"
+            ),
         )
         self._dispatch_timer.arm(self._config.timeouts.dispatch_seconds, self._not_dispatched)
         for participant in list(self._ctx.room.remote_participants.values()):
@@ -371,7 +378,7 @@ class QualifierCall:
         name = self._config.outbound_caller.name
         seconds = self._config.timeouts.dispatch_seconds
         await self._fallback(
-            "not_dispatched",
+            TransferOutcome.NOT_DISPATCHED,
             f"no worker took the transfer: nothing registered as agent_name {name!r} joined "
             f"within {seconds:g} s (timeouts.dispatch_seconds). Fix: run `switchboard agent "
             f"outbound-caller --agent-name {name}`, or set outbound_caller.name in this "
@@ -419,7 +426,11 @@ class QualifierCall:
         self._transfer_timer.cancel()
         await self._hold.stop()
         await self._publisher.publish(
-            {attr.STATE: "transferred", attr.TRANSFER: "connected", attr.ERROR: ""}
+            {
+                attr.STATE: QualifierState.TRANSFERRED,
+                attr.TRANSFER: TransferOutcome.CONNECTED,
+                attr.ERROR: "",
+            }
         )
         logger.info("transferred", extra={"room": self._ctx.room.name, "human": human})
         if leave:
@@ -439,7 +450,7 @@ class QualifierCall:
         )
         await self._end_hold()
         await self._publisher.publish(
-            {attr.STATE: "fallback", attr.TRANSFER: outcome, attr.ERROR: error}
+            {attr.STATE: QualifierState.FALLBACK, attr.TRANSFER: outcome, attr.ERROR: error}
         )
         self._conversation.say(
             (self._config.transfer.fallback.message_for(outcome),), interruptible=False
@@ -455,7 +466,7 @@ class QualifierCall:
             if self._ended:
                 return
             self._ended = True
-            await self._publisher.publish({attr.STATE: "ended"})
+            await self._publisher.publish({attr.STATE: QualifierState.ENDED})
             if self._resumed:
                 # The watchdog brought this agent to a stranded caller; leaving them alone again
                 # would only bring the next one: the call ends here, after the last words.
@@ -474,7 +485,7 @@ class QualifierCall:
                 else "the target has no sip_trunk_id/number"
             )
             await self._fallback(
-                "not_configured",
+                TransferOutcome.NOT_CONFIGURED,
                 f"transfer target {name!r} cannot be called: {missing}. Fix: set sip_trunk_id "
                 f"and number under transfer.targets.{name} (number: caller needs a SIP caller).",
             )
@@ -482,7 +493,7 @@ class QualifierCall:
         options = target.new_room
         room = options.room_name(caller_label(self._caller), self._ctx.job.id[-6:].lower())
         job = OutboundCallJob(
-            mode="representative",
+            mode=CallMode.REPRESENTATIVE,
             number=number,
             sip_trunk_id=target.sip_trunk_id,
             brief=brief,
@@ -508,13 +519,13 @@ class QualifierCall:
                 departure_timeout=options.departure_timeout_seconds,
             )
         except RoomSetupError as exc:
-            await self._fallback("failed", str(exc))
+            await self._fallback(DialOutcome.FAILED, str(exc))
             return
         self._transfer_settled = True
         await self._publisher.publish(
             {
-                attr.STATE: "handed_off",
-                attr.TRANSFER: "new_room",
+                attr.STATE: QualifierState.HANDED_OFF,
+                attr.TRANSFER: TransferOutcome.NEW_ROOM,
                 attr.NEW_ROOM: room,
                 attr.TARGET: name,
                 attr.ERROR: "",
@@ -532,7 +543,7 @@ class QualifierCall:
         with contextlib.suppress(TimeoutError):
             await self._conversation.finish_speaking()
         self._ended = True
-        await self._publisher.publish({attr.STATE: "ended"})
+        await self._publisher.publish({attr.STATE: QualifierState.ENDED})
         await self._hang_up_caller()
         self._ctx.shutdown(reason="handed off to a new room")
 

@@ -21,7 +21,7 @@ from switchboard.agents import attributes as attr
 from switchboard.agents.briefing import BriefingDialogue, BriefingTurn, Decision
 from switchboard.agents.config import DIAL_SETUP_SECONDS, AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
-from switchboard.agents.job_call import OutboundJobCall
+from switchboard.agents.job_call import JobCall
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import (
@@ -32,6 +32,11 @@ from switchboard.handoff import (
     warm_transfer_first,
 )
 from switchboard.tracing.steps import Step
+from switchboard.vocabulary import (
+    OutboundCallerResult,
+    OutboundCallerState,
+    TransferProgress,
+)
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -50,7 +55,7 @@ _EXPLANATIONS = {
 }
 
 
-class WarmCall(OutboundJobCall):
+class WarmCall(JobCall):
     """One warm transfer, run by the outbound-caller inside the caller's room."""
 
     def __init__(
@@ -95,8 +100,8 @@ class WarmCall(OutboundJobCall):
         callees = self.callees()
         await self._publisher.publish(
             {
-                attr.STATE: "dialing",
-                attr.TRANSFER: "dialing",
+                attr.STATE: OutboundCallerState.DIALING,
+                attr.TRANSFER: TransferProgress.DIALING,
                 attr.CALLEE: callees[0].identity,
                 attr.TARGET: self._job.target,
             }
@@ -163,9 +168,9 @@ class WarmCall(OutboundJobCall):
             self._publisher.spans.mark(Step.CONNECTED)
             await self._publisher.publish(
                 {
-                    attr.STATE: "done",
-                    attr.RESULT: "answered",
-                    attr.TRANSFER: "connected",
+                    attr.STATE: OutboundCallerState.DONE,
+                    attr.RESULT: OutboundCallerResult.ANSWERED,
+                    attr.TRANSFER: TransferOutcome.CONNECTED,
                     attr.TIMINGS: timings,
                     attr.ATTEMPTS: attempts,
                 }
@@ -187,7 +192,11 @@ class WarmCall(OutboundJobCall):
         """Tell the human who is waiting; True when they accept, False/None otherwise."""
         await self._prepare_briefing(human.identity)
         await self._publisher.publish(
-            {attr.STATE: "briefing", attr.TRANSFER: "briefing", attr.CALLEE: human.identity}
+            {
+                attr.STATE: OutboundCallerState.BRIEFING,
+                attr.TRANSFER: TransferProgress.BRIEFING,
+                attr.CALLEE: human.identity,
+            }
         )
         self._publisher.spans.enter(HANDOFF_SPAN, Step.BRIEF)
         decision = await self._briefing.run(human)
@@ -195,7 +204,7 @@ class WarmCall(OutboundJobCall):
             HANDOFF_SPAN, Step.ACCEPT if decision is Decision.ACCEPTED else None
         )
         if decision is Decision.ACCEPTED:
-            await self._publisher.publish({attr.TRANSFER: "accepted"})
+            await self._publisher.publish({attr.TRANSFER: TransferProgress.ACCEPTED})
             return True
         return False if decision is Decision.DECLINED else None
 
