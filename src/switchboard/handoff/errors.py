@@ -8,6 +8,7 @@ from typing import ClassVar
 from livekit import api
 
 from switchboard.errors import SwitchboardError
+from switchboard.vocabulary import DialOutcome
 
 _SIP_STATUS_IN_MESSAGE = re.compile(r"sip status:?\s*(\d{3})", re.IGNORECASE)
 
@@ -15,7 +16,7 @@ _SIP_STATUS_IN_MESSAGE = re.compile(r"sip status:?\s*(\d{3})", re.IGNORECASE)
 class DialError(SwitchboardError):
     """An outbound call did not connect; ``outcome`` is a stable slug for logs and attributes."""
 
-    outcome: ClassVar[str] = "failed"
+    outcome: ClassVar[DialOutcome] = DialOutcome.FAILED
     status_codes: ClassVar[tuple[int, ...]] = ()
     default_reason: ClassVar[str] = "Call Failed"
     explanation: str = "the call could not be connected."
@@ -52,7 +53,7 @@ class DialError(SwitchboardError):
 
 
 class CalleeBusy(DialError):
-    outcome = "busy"
+    outcome = DialOutcome.BUSY
     status_codes = (486, 600)
     default_reason = "Busy Here"
     explanation = "the callee is on another call or rejected it as busy."
@@ -60,7 +61,7 @@ class CalleeBusy(DialError):
 
 
 class NoAnswer(DialError):
-    outcome = "no_answer"
+    outcome = DialOutcome.NO_ANSWER
     status_codes = (480, 408, 487)
     default_reason = "Temporarily Unavailable"
     explanation = "the callee did not pick up before the ringing timeout."
@@ -68,7 +69,7 @@ class NoAnswer(DialError):
 
 
 class CallDeclined(DialError):
-    outcome = "declined"
+    outcome = DialOutcome.DECLINED
     status_codes = (603,)
     default_reason = "Decline"
     explanation = "the callee declined the call."
@@ -76,7 +77,7 @@ class CallDeclined(DialError):
 
 
 class LoopDetected(DialError):
-    outcome = "loop_detected"
+    outcome = DialOutcome.LOOP_DETECTED
     status_codes = (482,)
     default_reason = "Loop Detected"
     explanation = (
@@ -90,7 +91,7 @@ class LoopDetected(DialError):
 
 
 class Forbidden(DialError):
-    outcome = "forbidden"
+    outcome = DialOutcome.FORBIDDEN
     status_codes = (403,)
     default_reason = "Forbidden"
     explanation = (
@@ -103,7 +104,7 @@ class Forbidden(DialError):
 
 
 class NotFound(DialError):
-    outcome = "not_found"
+    outcome = DialOutcome.NOT_FOUND
     status_codes = (404,)
     default_reason = "Not Found"
     explanation = "the carrier does not know the dialed number or SIP URI."
@@ -111,7 +112,7 @@ class NotFound(DialError):
 
 
 class Unavailable(DialError):
-    outcome = "unavailable"
+    outcome = DialOutcome.UNAVAILABLE
     status_codes = (503,)
     default_reason = "Service Unavailable"
     explanation = "the carrier or the SIP service is temporarily unavailable."
@@ -119,7 +120,7 @@ class Unavailable(DialError):
 
 
 class DialTimeout(DialError):
-    outcome = "timeout"
+    outcome = DialOutcome.TIMEOUT
     default_reason = "Dial Timeout"
     explanation = "no final answer to the INVITE arrived before the deadline."
     fix = "check the carrier is reachable from livekit-sip, or raise the dial deadline."
