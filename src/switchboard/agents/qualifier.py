@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
@@ -292,6 +293,21 @@ class QualifierCall:
         else:
             self._end_after_speaking(f"qualification ended: {result.outcome.value}")
 
+    def _outbound_job(
+        self, name: str, target: TransferTarget, brief: str, **mode_fields: Any
+    ) -> OutboundCallJob:
+        """The outbound-caller's job for ``target``: what every mode shares, then its own."""
+        return OutboundCallJob(
+            brief=brief,
+            caller_room=self._ctx.room.name,
+            caller_identity=self._caller.identity,
+            target=name,
+            traceparent=current_traceparent(),
+            display_name=target.display_name,
+            ringing_timeout_seconds=target.ringing_timeout_seconds,
+            **mode_fields,
+        )
+
     async def _start_transfer(self, name: str, target: TransferTarget, brief: str) -> None:
         if target.room == "new":
             await self._start_new_room(name, target, brief)
@@ -322,16 +338,12 @@ class QualifierCall:
                 before_leaving=self._on_human_joined,
             )
         first = target.lines()[0]
-        job = OutboundCallJob(
+        job = self._outbound_job(
+            name,
+            target,
+            brief,
             number=first.number,
             sip_trunk_id=first.sip_trunk_id,
-            brief=brief,
-            caller_room=self._ctx.room.name,
-            caller_identity=self._caller.identity,
-            target=name,
-            traceparent=current_traceparent(),
-            display_name=target.display_name,
-            ringing_timeout_seconds=target.ringing_timeout_seconds,
             handoff=target.handoff,
             decision_seconds=target.decision_seconds,
             humans=target.lines() if target.humans else [],
@@ -492,17 +504,13 @@ class QualifierCall:
             return
         options = target.new_room
         room = options.room_name(caller_label(self._caller), self._ctx.job.id[-6:].lower())
-        job = OutboundCallJob(
+        job = self._outbound_job(
+            name,
+            target,
+            brief,
             mode=CallMode.REPRESENTATIVE,
             number=number,
             sip_trunk_id=target.sip_trunk_id,
-            brief=brief,
-            caller_room=self._ctx.room.name,
-            caller_identity=self._caller.identity,
-            target=name,
-            traceparent=current_traceparent(),
-            display_name=target.display_name,
-            ringing_timeout_seconds=target.ringing_timeout_seconds,
             say=[options.greeting, brief] if options.say_brief else [options.greeting],
             on_no_representative=options.on_no_representative,
             representative=options.representative,
