@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from switchboard import defaults
 from switchboard.errors import ConfigError
 
 if TYPE_CHECKING:  # the store needs the service extra; settings are read by base commands too
     from switchboard.store import Backoff
 
-DEFAULT_STORE_URL: Final = "sqlite+aiosqlite:///.switchboard/switchboard.db"
-"""A SQLite file under the working directory: fine for one replica and for development."""
+DEFAULT_STORE_URL: Final = defaults.STORE_URL
 
 RunMode = Literal["server", "function"]
 
@@ -40,10 +40,12 @@ class Settings(BaseSettings):
     store_url: str = DEFAULT_STORE_URL
     token_secret: SecretStr | None = None
     mode: RunMode = "server"
-    max_attempts: int = Field(6, ge=1, validation_alias=f"{ENV_PREFIX}DISPATCH_MAX_ATTEMPTS")
+    max_attempts: int = Field(
+        defaults.DISPATCH_MAX_ATTEMPTS, ge=1, validation_alias=f"{ENV_PREFIX}DISPATCH_MAX_ATTEMPTS"
+    )
     missing_room_attempts: int = Field(3, ge=1)
-    backoff_base_seconds: float = Field(0.5, gt=0)
-    backoff_max_seconds: float = Field(30.0, gt=0)
+    backoff_base_seconds: float = Field(defaults.BACKOFF_BASE_SECONDS, gt=0)
+    backoff_max_seconds: float = Field(defaults.BACKOFF_MAX_SECONDS, gt=0)
     lease_seconds: float = Field(30.0, gt=0)
     poll_interval: float = Field(0.5, gt=0)
     reconcile_interval: float = Field(30.0, ge=0)

@@ -9,10 +9,10 @@ from typing import Final
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from switchboard.settings import DEFAULT_STORE_URL
+from switchboard import defaults
 from switchboard.store.errors import StoreURLError
 
-DEFAULT_URL: Final = DEFAULT_STORE_URL
+DEFAULT_URL: Final = defaults.STORE_URL
 
 _EXAMPLES: Final = (
     "sqlite+aiosqlite:///path/to/switchboard.db or "

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from switchboard import defaults
 from switchboard.rules.admission import Admission
 from switchboard.store import _callers, _events, _facts, _intake, _jobs, _queue, _recoveries
 from switchboard.store._callers import Admitted
@@ -43,7 +44,9 @@ from switchboard.store.models import (
 
 logger = logging.getLogger("switchboard.store")
 
-DEFAULT_BACKOFF: Final = Backoff()
+DEFAULT_BACKOFF: Final = Backoff(
+    defaults.BACKOFF_BASE_SECONDS, max_seconds=defaults.BACKOFF_MAX_SECONDS
+)
 _CONNECTION_FAILURES: Final = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
@@ -296,7 +299,7 @@ class Store:
         job: Job,
         error: str,
         retryable: bool,
-        max_attempts: int = 5,
+        max_attempts: int = defaults.DISPATCH_MAX_ATTEMPTS,
         backoff: Backoff = DEFAULT_BACKOFF,
     ) -> Job | None:
         """Record a failed attempt: retry after ``backoff`` or, when not ``retryable`` or out of

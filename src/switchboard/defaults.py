@@ -1,0 +1,19 @@
+"""The defaults the settings and the store share, declared once.
+
+Standard library only: the settings (read by base-install commands) and the store (service extra)
+both import it, and neither imports the other for them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+STORE_URL: Final = "sqlite+aiosqlite:///.switchboard/switchboard.db"
+"""A SQLite file under the working directory: fine for one replica and for development."""
+
+DISPATCH_MAX_ATTEMPTS: Final = 6
+"""Attempts at one dispatch job before it is dead-lettered."""
+BACKOFF_BASE_SECONDS: Final = 0.5
+"""The delay before the second attempt; each later one doubles it."""
+BACKOFF_MAX_SECONDS: Final = 30.0
+"""The longest delay between two attempts."""
