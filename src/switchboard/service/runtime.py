@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import socket
+from dataclasses import dataclass
 
 from switchboard.livekit import LiveKitClient
 from switchboard.rules import ReloadResult, RulesError, RulesHolder
@@ -29,6 +30,19 @@ logger = logging.getLogger("switchboard.service")
 RULES_CHECK_SECONDS = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What a started runtime holds, built in one step, so none is ever half there."""
+
+    store: Store
+    client: LiveKitClient
+    rules: RulesHolder
+    dispatcher: Dispatcher
+    reconciler: Reconciler
+    callers: CallerQueue
+    intake: WebhookIntake
+
+
 class ServiceRuntime:
     """Everything one service instance holds; the ASGI app and the Azure Function share it."""
 
@@ -40,64 +54,62 @@ class ServiceRuntime:
         )
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
-        self._store: Store | None = None
-        self._client: LiveKitClient | None = None
-        self._rules: RulesHolder | None = None
-        self._dispatcher: Dispatcher | None = None
-        self._reconciler: Reconciler | None = None
-        self._intake: WebhookIntake | None = None
-        self._callers: CallerQueue | None = None
+        self._parts: _Parts | None = None
 
     @property
     def started(self) -> bool:
         """True once ``start()`` succeeded."""
-        return self._intake is not None
+        return self._parts is not None
 
     async def start(self) -> None:
         """Check settings, load the rules, open the store; raise ``ConfigError``/``RulesError``/
         ``StoreError`` with the variable to fix."""
         async with self._lock:
-            if self.started:
+            if self._parts is not None:
                 return
+            parts = self._parts = await self._open()
             settings = self.settings
-            settings.require_livekit()
-            rules = RulesHolder(settings.require_rules())
-            store = await Store.open(settings.store_url)
-            client = LiveKitClient(
-                settings.livekit_url,
-                settings.livekit_api_key,
-                settings.livekit_api_secret.get_secret_value(),
-            )
-            self._store, self._client, self._rules = store, client, rules
-            self._dispatcher = Dispatcher(store, client, settings, self.metrics, self.worker_id)
-            self._reconciler = Reconciler(store, client, rules, settings, self.metrics)
-            self._callers = CallerQueue(store, client, self._dispatcher.wake)
-            self._intake = WebhookIntake(
-                store,
-                rules,
-                settings.livekit_api_key,
-                settings.livekit_api_secret.get_secret_value(),
-                self._after_enqueue,
-                on_step=self.metrics.observe_step,
-                callers=self._callers,
-            )
             if settings.mode == "server":
-                self._spawn(self._dispatcher.run(), "dispatcher")
-                self._spawn(self._callers.run(), "caller-queue")
+                self._spawn(parts.dispatcher.run(), "dispatcher")
+                self._spawn(parts.callers.run(), "caller-queue")
                 if settings.reconcile_interval > 0:
-                    self._spawn(self._reconcile_loop(), "reconciler")
+                    self._spawn(parts.reconciler.run(on_repair=None), "reconciler")
                 if settings.watchdog_seconds > 0:
-                    self._spawn(self._reconciler.run_watchdog(), "watchdog")
-                self._spawn(rules.watch(RULES_CHECK_SECONDS, _log_reload), "rules-watch")
+                    self._spawn(parts.reconciler.run_watchdog(), "watchdog")
+                self._spawn(parts.rules.watch(RULES_CHECK_SECONDS, _log_reload), "rules-watch")
             logger.info(
                 "service started mode=%s worker=%s rules=%s (%d rules) store=%s livekit=%s",
                 settings.mode,
                 self.worker_id,
-                rules.path,
-                len(rules.rules),
-                store.url,
+                parts.rules.path,
+                len(parts.rules.rules),
+                parts.store.url,
                 settings.livekit_url,
             )
+
+    async def _open(self) -> _Parts:
+        settings = self.settings
+        settings.require_livekit()
+        rules = RulesHolder(settings.require_rules())
+        store = await Store.open(settings.store_url)
+        client = LiveKitClient(
+            settings.livekit_url,
+            settings.livekit_api_key,
+            settings.livekit_api_secret.get_secret_value(),
+        )
+        dispatcher = Dispatcher(store, client, settings, self.metrics, self.worker_id)
+        callers = CallerQueue(store, client, dispatcher.wake)
+        intake = WebhookIntake(
+            store,
+            rules,
+            settings.livekit_api_key,
+            settings.livekit_api_secret.get_secret_value(),
+            self._after_enqueue,
+            on_step=self.metrics.observe_step,
+            callers=callers,
+        )
+        reconciler = Reconciler(store, client, rules, settings, self.metrics)
+        return _Parts(store, client, rules, dispatcher, reconciler, callers, intake)
 
     async def stop(self) -> None:
         """Cancel the loops and close the store and the LiveKit client."""
@@ -108,21 +120,14 @@ class ServiceRuntime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._tasks.clear()
-            if self._client is not None:
-                await self._client.aclose()
-            if self._store is not None:
-                await self._store.close()
-            self._store = self._client = self._rules = None
-            self._dispatcher = self._reconciler = None
-            self._callers = None
-            self._intake = None
+            parts, self._parts = self._parts, None
+            if parts is not None:
+                await parts.client.aclose()
+                await parts.store.close()
 
     def _spawn(self, coroutine: object, name: str) -> None:
         assert asyncio.iscoroutine(coroutine)
         self._tasks.append(asyncio.create_task(coroutine, name=f"switchboard-{name}"))
-
-    async def _reconcile_loop(self) -> None:
-        await self.reconciler.run(on_repair=None)
 
     async def _after_enqueue(self) -> None:
         if self.settings.mode == "server":
@@ -131,46 +136,44 @@ class ServiceRuntime:
             await self.dispatcher.drain(self.settings.inline_budget_seconds)
 
     @property
+    def _started(self) -> _Parts:
+        assert self._parts is not None, "ServiceRuntime.start() first"
+        return self._parts
+
+    @property
     def store(self) -> Store:
         """The open store."""
-        assert self._store is not None, "ServiceRuntime.start() first"
-        return self._store
+        return self._started.store
 
     @property
     def client(self) -> LiveKitClient:
         """The LiveKit API client."""
-        assert self._client is not None, "ServiceRuntime.start() first"
-        return self._client
+        return self._started.client
 
     @property
     def rules(self) -> RulesHolder:
         """The rules in force (hot reloaded in server mode)."""
-        assert self._rules is not None, "ServiceRuntime.start() first"
-        return self._rules
+        return self._started.rules
 
     @property
     def dispatcher(self) -> Dispatcher:
         """The dispatcher."""
-        assert self._dispatcher is not None, "ServiceRuntime.start() first"
-        return self._dispatcher
+        return self._started.dispatcher
 
     @property
     def reconciler(self) -> Reconciler:
         """The reconciler."""
-        assert self._reconciler is not None, "ServiceRuntime.start() first"
-        return self._reconciler
+        return self._started.reconciler
 
     @property
     def callers(self) -> CallerQueue:
         """The caller queue (admission control)."""
-        assert self._callers is not None, "ServiceRuntime.start() first"
-        return self._callers
+        return self._started.callers
 
     @property
     def intake(self) -> WebhookIntake:
         """The webhook intake."""
-        assert self._intake is not None, "ServiceRuntime.start() first"
-        return self._intake
+        return self._started.intake
 
 
 def _log_reload(result: ReloadResult) -> None:
