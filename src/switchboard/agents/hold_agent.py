@@ -149,11 +149,11 @@ class HoldLine:
         await self._room.local_participant.set_attributes(
             {attr.AGENT: self._ctx.job.agent_name or AGENT_NAME, POSITION_ATTRIBUTE: str(position)}
         )
-        logger.info("hold: room %s: announcing position %s", self._room.name, position)
+        logger.info("hold: announcing", extra={"room": self._room.name, "position": position})
         await self._say(announcement(position))
 
     async def _hang_up(self, message: str) -> None:
-        logger.info("hold: room %s: saying goodbye and hanging up", self._room.name)
+        logger.info("hold: saying goodbye and hanging up", extra={"room": self._room.name})
         await self._say(message)
         await self._spoken.wait()
         await self._source.wait_for_playout()

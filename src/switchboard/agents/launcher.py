@@ -164,13 +164,10 @@ def agent_name_for(agent: str, config: AgentsConfig, override: str | None) -> st
         )
     if agent == "outbound-caller" and override != config.outbound_caller.name:
         logger.warning(
-            "outbound-caller registers as %r but outbound_caller.name in the agents config is "
-            "%r: a qualifier using this config dispatches %r. Set outbound_caller.name: %s in "
-            "the config both agents use.",
-            override,
-            config.outbound_caller.name,
-            config.outbound_caller.name,
-            override,
+            "outbound-caller name differs from the agents config: a qualifier using this config "
+            "dispatches outbound_caller.name; set it to the name the worker registers under in "
+            "the config both agents use",
+            extra={"registers_as": override, "outbound_caller_name": config.outbound_caller.name},
         )
     return override
 

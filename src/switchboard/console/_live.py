@@ -125,7 +125,7 @@ class LiveView:
             try:
                 await self._poll()
             except Exception as exc:  # the live view must outlive a server restart
-                logger.warning("console poll failed: %s", exc)
+                logger.warning("console poll failed", extra={"error": str(exc)})
             await asyncio.sleep(self._interval)
 
     async def _poll(self) -> None:
@@ -201,7 +201,7 @@ class LiveView:
             try:
                 queue = {c.room_name: c.to_json() for c in await store.active_callers()}
             except Exception as exc:  # show the live part even when the store is down
-                logger.warning("console store read failed: %s", exc)
+                logger.warning("console store read failed", extra={"error": str(exc)})
         rooms = []
         for room in sorted(self._rooms.values(), key=lambda r: r.created_at, reverse=True):
             decisions: list[DecisionRecord] = []
@@ -213,7 +213,7 @@ class LiveView:
                     stored = await store.timeline(room.name)
                     trace = (await load_trace(store, room.name, room.attributes)).to_json()
                 except Exception as exc:  # show the live part even when the store is down
-                    logger.warning("console store read failed: %s", exc)
+                    logger.warning("console store read failed", extra={"error": str(exc)})
             timeline = room.observed + [
                 {"at": _iso(e.at), "kind": e.kind.value, "summary": e.summary} for e in stored
             ]

@@ -43,11 +43,13 @@ async def run_maintenance(runtime: ServiceRuntime) -> MaintenanceReport:
     reconciled = await runtime.reconciler.reconcile_once()
     repaired = await runtime.dispatcher.drain(budget)
     logger.info(
-        "maintenance drained=%s reconciled_rooms=%s repairs=%s repaired=%s",
-        drained.outcomes,
-        reconciled.rooms,
-        reconciled.repairs,
-        repaired.outcomes,
+        "maintenance",
+        extra={
+            "drained": drained.outcomes,
+            "reconciled_rooms": reconciled.rooms,
+            "repairs": reconciled.repairs,
+            "repaired": repaired.outcomes,
+        },
     )
     return MaintenanceReport(drained, reconciled, repaired)
 

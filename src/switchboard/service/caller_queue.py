@@ -57,13 +57,15 @@ class CallerQueue:
         )
         result = admitted.result
         logger.info(
-            "admission room=%s key=%s kind=%s serving=%s waiting=%s position=%s",
-            event.room.name,
-            decision.admission.key,
-            result.kind,
-            result.serving,
-            result.waiting,
-            result.position,
+            "admission",
+            extra={
+                "room": event.room.name,
+                "key": decision.admission.key,
+                "kind": result.kind,
+                "serving": result.serving,
+                "waiting": result.waiting,
+                "position": result.position,
+            },
         )
         self._wake.set()
         return decision.admitted_as(result), admitted.jobs
@@ -79,12 +81,14 @@ class CallerQueue:
         for caller in promoted:
             waited = time.time() - caller.enqueued_at.timestamp()
             logger.info(
-                "promoted room=%s key=%s waited=%.1fs (slot freed in %s by %s)",
-                caller.room_name,
-                caller.limit_key,
-                waited,
-                event.room.name,
-                agent_name or event.event,
+                "promoted",
+                extra={
+                    "room": caller.room_name,
+                    "key": caller.limit_key,
+                    "waited_seconds": round(waited, 1),
+                    "slot_room": event.room.name,
+                    "freed_by": agent_name or event.event,
+                },
             )
         self._wake.set()
         return len(promoted)
@@ -95,7 +99,7 @@ class CallerQueue:
             try:
                 await self.tick()
             except (StoreError, LiveKitError) as exc:
-                logger.warning("caller queue: will retry: %s", exc)
+                logger.warning("caller queue: will retry", extra={"error": str(exc)})
             except Exception:
                 logger.exception("caller queue: unexpected error; the loop keeps running")
             with contextlib.suppress(TimeoutError):
@@ -110,7 +114,8 @@ class CallerQueue:
         for caller in expired:
             policy = QueuePolicy.model_validate(caller.policy)
             logger.info(
-                "overflow room=%s key=%s: waited too long", caller.room_name, caller.limit_key
+                "overflow: waited too long",
+                extra={"room": caller.room_name, "key": caller.limit_key},
             )
             if policy.overflow.kind is OverflowKind.MESSAGE:
                 agents = tuple(d.agent_name for d in caller.dispatches)
@@ -138,7 +143,7 @@ class CallerQueue:
         try:
             await self._client.send_data(room, notice.to_json().encode(), QUEUE_TOPIC)
         except LiveKitError as exc:
-            logger.info("queue notice to room=%s not sent: %s", room, exc)
+            logger.info("queue notice not sent", extra={"room": room, "error": str(exc)})
 
 
 def slot_freed_by(event: RoomEvent) -> tuple[bool, str | None]:

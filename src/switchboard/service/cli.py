@@ -50,6 +50,7 @@ def serve(
     """
     import uvicorn
 
+    from switchboard.logs import configure_logging
     from switchboard.service.app import create_app
 
     settings = load_settings(rules=rules, store_url=store)
@@ -58,6 +59,7 @@ def serve(
     app = create_app(settings)
     if print_login_link:
         _print_login_link(settings, host, port)
+    configure_logging()
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

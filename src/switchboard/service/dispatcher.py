@@ -68,7 +68,9 @@ class Dispatcher:
             try:
                 await self.drain()
             except StoreError as exc:
-                logger.warning("dispatcher: store unavailable, will retry: %s", exc)
+                logger.warning(
+                    "dispatcher: store unavailable, will retry", extra={"error": str(exc)}
+                )
             except Exception:
                 logger.exception("dispatcher: unexpected error; the loop keeps running")
             with contextlib.suppress(TimeoutError):
@@ -115,7 +117,8 @@ class Dispatcher:
             except StoreError as exc:
                 # The lease expires and another attempt (here or in a replica) picks it up.
                 logger.warning(
-                    "dispatch job=%s: store failed, lease will expire: %s", job.job_id, exc
+                    "dispatch: store failed, lease will expire",
+                    extra={"job": job.job_id, "error": str(exc)},
                 )
                 outcome = "store_error"
             span.set_attribute("switchboard.outcome", outcome)
@@ -154,24 +157,28 @@ class Dispatcher:
             return "stale"
         outcome = "dead" if updated.status is JobStatus.DEAD else "retry"
         logger.info(
-            "dispatch job=%s room=%s agent=%s attempt=%s outcome=%s error=%s",
-            job.job_id,
-            job.room_name,
-            job.agent_name,
-            job.attempts,
-            outcome,
-            error,
+            "dispatch",
+            extra={
+                "job": job.job_id,
+                "room": job.room_name,
+                "agent": job.agent_name,
+                "attempt": job.attempts,
+                "outcome": outcome,
+                "error": error,
+            },
         )
         return outcome
 
     @staticmethod
     def _log(job: Job, outcome: str, dispatch_id: str) -> None:
         logger.info(
-            "dispatch job=%s room=%s agent=%s attempt=%s outcome=%s dispatch=%s",
-            job.job_id,
-            job.room_name,
-            job.agent_name,
-            job.attempts,
-            outcome,
-            dispatch_id,
+            "dispatch",
+            extra={
+                "job": job.job_id,
+                "room": job.room_name,
+                "agent": job.agent_name,
+                "attempt": job.attempts,
+                "outcome": outcome,
+                "dispatch": dispatch_id,
+            },
         )

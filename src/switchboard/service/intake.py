@@ -110,7 +110,9 @@ class WebhookIntake:
     async def _process(self, event: RoomEvent, text: str) -> IntakeResult:
         kind = event.event
         if kind not in EVENT_TYPES:
-            logger.info("webhook skipped: unknown event type %r id=%s", kind, event.id)
+            logger.info(
+                "webhook skipped: unknown event type", extra={"event": kind, "id": event.id}
+            )
             return IntakeResult(200, "skipped", kind, {"reason": "unknown event type"})
         room = event.room.name if event.room else ""
         if kind not in RECORDED_EVENTS or not room:
@@ -133,7 +135,7 @@ class WebhookIntake:
             webhook = NewWebhook(event.id, kind, room, sid, text, decision=record, fact=fact)
             recorded = await self._writer.record(webhook)
         if not recorded:
-            logger.info("webhook duplicate id=%s event=%s room=%s", event.id, kind, room)
+            logger.info("webhook duplicate", extra={"id": event.id, "event": kind, "room": room})
             if self._callers is not None:
                 # A retry after a failed admission or release finishes it (both idempotent).
                 retried = 0
@@ -159,12 +161,14 @@ class WebhookIntake:
         if decision is not None:
             detail |= {"rule": decision.rule_id, "dispatch": decision.agent_names}
             logger.info(
-                "webhook id=%s event=%s room=%s rule=%s dispatch=%s",
-                event.id,
-                kind,
-                room,
-                decision.rule_id,
-                decision.agent_names,
+                "webhook",
+                extra={
+                    "id": event.id,
+                    "event": kind,
+                    "room": room,
+                    "rule": decision.rule_id,
+                    "dispatch": list(decision.agent_names),
+                },
             )
         if enqueued:
             await self._on_enqueued()
@@ -220,5 +224,5 @@ def _fact_of(event: RoomEvent) -> NewFact:
 
 
 def _reject(status: int, reason: str, kind: str = "") -> IntakeResult:
-    logger.info("webhook rejected status=%s reason=%s", status, reason)
+    logger.info("webhook rejected", extra={"status": status, "reason": reason})
     return IntakeResult(status, "rejected", kind, {"reason": reason})

@@ -97,7 +97,7 @@ class Reconciler:
             try:
                 report = await self.reconcile_once()
             except (LiveKitError, StoreError) as exc:
-                logger.warning("reconcile: skipped this pass: %s", exc)
+                logger.warning("reconcile: skipped this pass", extra={"error": str(exc)})
                 continue
             except Exception:
                 logger.exception("reconcile: unexpected error; the loop keeps running")
@@ -133,7 +133,7 @@ class Reconciler:
             current = await self._client.get_room(room.name)
             if current is not None and current.sid == room.sid:
                 raise
-            logger.info("reconcile room=%s closed while the pass ran; skipped", room.name)
+            logger.info("reconcile: room closed while the pass ran", extra={"room": room.name})
             return None
 
     async def _repair(self, room: RoomState, have_job: set[str]) -> list[str]:
@@ -166,7 +166,9 @@ class Reconciler:
                 },
                 room_sid=room.sid,
             )
-            logger.info("reconcile room=%s rules=%s enqueued=%s", room.name, rules, enqueued)
+            logger.info(
+                "reconcile", extra={"room": room.name, "rules": rules, "enqueued": enqueued}
+            )
         return enqueued
 
     async def run_watchdog(self) -> None:
@@ -176,7 +178,7 @@ class Reconciler:
             try:
                 await self.watch_once()
             except (LiveKitError, StoreError) as exc:
-                logger.warning("watchdog: skipped this pass: %s", exc)
+                logger.warning("watchdog: skipped this pass", extra={"error": str(exc)})
             except Exception:
                 logger.exception("watchdog: unexpected error; the loop keeps running")
 
@@ -193,7 +195,7 @@ class Reconciler:
                 verdict = await self._watch_room(room, now)
             except LiveKitError as exc:
                 # A room that closes mid-pass fails its calls; the next pass will not list it.
-                logger.info("watchdog room=%s skipped: %s", room.name, exc)
+                logger.info("watchdog: room skipped", extra={"room": room.name, "error": str(exc)})
                 continue
             if verdict.action not in (WatchdogAction.NOTHING, WatchdogAction.WAIT):
                 acted[room.name] = verdict
@@ -231,13 +233,15 @@ class Reconciler:
             await self._client.create_dispatch(room.name, agent, metadata)
         self._metrics.recoveries.labels(action=verdict.action.value).inc()
         logger.info(
-            "watchdog room=%s caller=%s action=%s recovery=%d agents=%s reason=%s",
-            room.name,
-            caller,
-            verdict.action.value,
-            verdict.recovery,
-            sorted(agents),
-            verdict.reason,
+            "watchdog",
+            extra={
+                "room": room.name,
+                "caller": caller,
+                "action": verdict.action.value,
+                "recovery": verdict.recovery,
+                "agents": sorted(agents),
+                "reason": verdict.reason,
+            },
         )
         return verdict
 
@@ -302,7 +306,9 @@ class Reconciler:
                 },
                 room_sid=room.sid,
             )
-            logger.info("reconcile room=%s redispatched=%s", room.name, dispatch.agent_name)
+            logger.info(
+                "reconcile: redispatched", extra={"room": room.name, "agent": dispatch.agent_name}
+            )
 
     async def _decide_undecided(self) -> int:
         events = await self._store.undecided_events(

@@ -78,13 +78,15 @@ class ServiceRuntime:
                     self._spawn(parts.reconciler.run_watchdog(), "watchdog")
                 self._spawn(parts.rules.watch(RULES_CHECK_SECONDS, _log_reload), "rules-watch")
             logger.info(
-                "service started mode=%s worker=%s rules=%s (%d rules) store=%s livekit=%s",
-                settings.mode,
-                self.worker_id,
-                parts.rules.path,
-                len(parts.rules.rules),
-                parts.store.url,
-                settings.livekit_url,
+                "service started",
+                extra={
+                    "mode": settings.mode,
+                    "worker": self.worker_id,
+                    "rules": str(parts.rules.path),
+                    "rule_count": len(parts.rules.rules),
+                    "store": parts.store.url,
+                    "livekit": settings.livekit_url,
+                },
             )
 
     async def _open(self) -> _Parts:
@@ -178,6 +180,9 @@ class ServiceRuntime:
 
 def _log_reload(result: ReloadResult) -> None:
     if result.status == "reloaded":
-        logger.info("rules reloaded: %d rules", len(result.rules))
+        logger.info("rules reloaded", extra={"rule_count": len(result.rules)})
     elif isinstance(result.error, RulesError):
-        logger.warning("rules reload failed, the previous rules stay in force: %s", result.error)
+        logger.warning(
+            "rules reload failed, the previous rules stay in force",
+            extra={"error": str(result.error)},
+        )

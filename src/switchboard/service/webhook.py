@@ -28,7 +28,7 @@ async def webhook(request: Request) -> JSONResponse:
             result = await runtime.intake.handle(body, request.headers.get("authorization"))
         except StoreError as exc:
             # Nothing was recorded; livekit-server retries a 5xx with the same event id.
-            logger.warning("webhook not recorded, the store failed: %s", exc)
+            logger.warning("webhook not recorded, the store failed", extra={"error": str(exc)})
             result = IntakeResult(503, "unavailable", detail={"reason": str(exc)})
     metrics = runtime.metrics
     metrics.webhooks.labels(event=result.event_type or "-", outcome=result.outcome).inc()

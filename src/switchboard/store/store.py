@@ -84,7 +84,7 @@ class Store:
             raise StoreUnavailableError(
                 f"cannot open the store at {describe(parsed)}: {failure_reason(exc, parsed)}"
             ) from None
-        logger.info("store opened url=%s schema=%s", describe(parsed), revision)
+        logger.info("store opened", extra={"url": describe(parsed), "schema": revision})
         return cls(engine, parsed, revision, clock)
 
     async def close(self) -> None:
@@ -319,11 +319,13 @@ class Store:
             )
         if updated is not None and updated.status is JobStatus.DEAD:
             logger.warning(
-                "dispatch dead-lettered job=%s room=%s agent=%s reason=%s",
-                updated.job_id,
-                updated.room_name,
-                updated.agent_name,
-                updated.dead_reason,
+                "dispatch dead-lettered",
+                extra={
+                    "job": updated.job_id,
+                    "room": updated.room_name,
+                    "agent": updated.agent_name,
+                    "reason": updated.dead_reason,
+                },
             )
         return updated
 

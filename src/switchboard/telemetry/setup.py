@@ -102,7 +102,7 @@ def _sdk_provider(service_name: str) -> object:
     # The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself; headers may
     # hold credentials, so neither they nor the endpoint's query string are ever logged.
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    logger.info("tracing: exporting spans over OTLP/HTTP as service %r", name)
+    logger.info("tracing: exporting spans over OTLP/HTTP", extra={"service": name})
     return provider
 
 

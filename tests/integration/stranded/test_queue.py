@@ -13,7 +13,7 @@ from a ``served`` agent leaving to the next caller in line hearing the agent's t
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -132,10 +132,13 @@ async def test_ten_callers_three_slots_served_in_order_and_the_eleventh_overflow
 def _announcements(log: str) -> dict[str, list[int]]:
     """The positions the hold agent announced, per room, in order."""
     found: dict[str, list[int]] = {}
-    for room, position in re.findall(r"hold: room (\S+): announcing position (\d+)", log):
-        places = found.setdefault(room, [])
-        if not places or places[-1] != int(position):
-            places.append(int(position))
+    for line in log.splitlines():
+        record = json.loads(line) if line.startswith("{") else {}
+        if record.get("message") != "hold: announcing":
+            continue
+        places = found.setdefault(record["room"], [])
+        if not places or places[-1] != int(record["position"]):
+            places.append(int(record["position"]))
     return found
 
 
