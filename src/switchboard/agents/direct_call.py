@@ -7,14 +7,11 @@ import asyncio
 import logging
 
 from livekit import api, rtc
-from livekit.agents import JobContext
 
 from switchboard.agents import attributes as attr
-from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import spawn
 from switchboard.agents.dial_failure import report_dial_failure
 from switchboard.agents.job_call import JobCall
-from switchboard.agents.jobs import OutboundCallJob
 from switchboard.handoff import DialError, dial, leave_when_human_joins
 from switchboard.vocabulary import OutboundCallerResult, OutboundCallerState
 
@@ -27,14 +24,7 @@ ANSWERED_GRACE_SECONDS = 5.0
 class DirectCall(JobCall):
     """Dial one human for one caller into the caller's room; connected on answer."""
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        config: AgentsConfig,
-        publisher: attr.AttributePublisher,
-        job: OutboundCallJob,
-    ) -> None:
-        super().__init__(ctx, config, publisher, job)
+    def _prepare(self) -> None:
         self._caller_left = False
 
     async def run(self) -> None:

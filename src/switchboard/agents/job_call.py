@@ -28,6 +28,11 @@ class JobCall(ABC):
         self._publisher = publisher
         self._job = job
         self._callee = job.callee_identity(ctx.job.id)
+        self._prepare()
+
+    @abstractmethod
+    def _prepare(self) -> None:
+        """Set up the mode's own state (called once the shared state is there)."""
 
     @abstractmethod
     async def run(self) -> None:

@@ -16,14 +16,11 @@ import logging
 import time
 
 from livekit import api, rtc
-from livekit.agents import JobContext
 
 from switchboard.agents import attributes as attr
-from switchboard.agents.config import AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.dial_failure import report_dial_failure
 from switchboard.agents.job_call import JobCall
-from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import DialError, dial, leave_when_human_joins
 from switchboard.vocabulary import AttributeKey, OutboundCallerResult, OutboundCallerState, Role
@@ -39,15 +36,8 @@ CALLER_LINE_WAIT_SECONDS = 30.0
 class RepresentativeCall(JobCall):
     """Dial one callee into the agent's room and hold the line until a representative joins."""
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        config: AgentsConfig,
-        publisher: attr.AttributePublisher,
-        job: OutboundCallJob,
-    ) -> None:
-        super().__init__(ctx, config, publisher, job)
-        self._callee = job.human_identity or f"{CALLEE_ROLE}-{ctx.job.id[-8:]}"
+    def _prepare(self) -> None:
+        self._callee = self._job.human_identity or f"{CALLEE_ROLE}-{self._ctx.job.id[-8:]}"
         self._answered = False
         self._done = False
         self._wait_timer = Timer()

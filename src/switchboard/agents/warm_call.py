@@ -22,7 +22,6 @@ from switchboard.agents.briefing import BriefingDialogue, BriefingTurn, Decision
 from switchboard.agents.config import DIAL_SETUP_SECONDS, AgentsConfig
 from switchboard.agents.conversation import Conversation, Timer, spawn
 from switchboard.agents.job_call import JobCall
-from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.handoff import (
     Callee,
@@ -58,15 +57,8 @@ _EXPLANATIONS = {
 class WarmCall(JobCall):
     """One warm transfer, run by the outbound-caller inside the caller's room."""
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        config: AgentsConfig,
-        publisher: attr.AttributePublisher,
-        job: OutboundCallJob,
-    ) -> None:
-        super().__init__(ctx, config, publisher, job)
-        self._briefing = HumanBriefing(ctx, config, job.brief)
+    def _prepare(self) -> None:
+        self._briefing = HumanBriefing(self._ctx, self._config, self._job.brief)
         self._briefing_for = ""
 
     def callees(self) -> list[Callee]:
