@@ -418,7 +418,7 @@ class QualifierCall:
         if outcome in _DIAL_FAILURES:
             error = participant.attributes.get(attr.ERROR, "")
             spawn(self._fallback(outcome, error))
-        elif outcome == "answered":
+        elif outcome == OutboundCallerResult.ANSWERED:
             # The human normally matches transfer.human and the presence watcher fires first;
             # this covers a config whose human rule the dialed participant does not meet.
             callee = participant.attributes.get(attr.CALLEE, "")
