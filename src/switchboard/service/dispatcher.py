@@ -139,14 +139,14 @@ class Dispatcher:
         for existing in await self._client.list_dispatches(job.room_name):
             if existing.agent_name == job.agent_name:
                 await self._store.complete_job(job, "already_dispatched", existing.to_json())
-                self._log(job, "already_dispatched", existing.dispatch_id)
+                self._log(job, "already_dispatched", dispatch=existing.dispatch_id)
                 return "already_dispatched"
         with step_span(Step.CREATE_DISPATCH, on_end=self._metrics.observe_step):
             created = await self._client.create_dispatch(
                 job.room_name, job.agent_name, job.metadata
             )
         await self._store.complete_job(job, "dispatched", created.to_json())
-        self._log(job, "dispatched", created.dispatch_id)
+        self._log(job, "dispatched", dispatch=created.dispatch_id)
         return "dispatched"
 
     async def _fail(self, job: Job, error: str, retryable: bool, max_attempts: int) -> str:
@@ -156,29 +156,13 @@ class Dispatcher:
         if updated is None:
             return "stale"
         outcome = "dead" if updated.status is JobStatus.DEAD else "retry"
-        logger.info(
-            "dispatch",
-            extra={
-                "job": job.job_id,
-                "room": job.room_name,
-                "agent": job.agent_name,
-                "attempt": job.attempts,
-                "outcome": outcome,
-                "error": error,
-            },
-        )
+        self._log(job, outcome, error=error)
         return outcome
 
     @staticmethod
-    def _log(job: Job, outcome: str, dispatch_id: str) -> None:
+    def _log(job: Job, outcome: str, **facts: str) -> None:
+        """One line per attempt's end: the job, its outcome, then the dispatch id or error."""
+        job_facts = {"job": job.job_id, "room": job.room_name, "agent": job.agent_name}
         logger.info(
-            "dispatch",
-            extra={
-                "job": job.job_id,
-                "room": job.room_name,
-                "agent": job.agent_name,
-                "attempt": job.attempts,
-                "outcome": outcome,
-                "dispatch": dispatch_id,
-            },
+            "dispatch", extra=job_facts | {"attempt": job.attempts, "outcome": outcome} | facts
         )
