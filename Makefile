@@ -40,7 +40,7 @@ adopt-wheelhouse: wheel
 ## installs from PyPI), then unit, integration (real LiveKit stack + SIP) and e2e in a private netns.
 test: install wheel adopt-wheelhouse
 	$(PY) -m pytest -m package tests/package --basetemp=test-artifacts/package $(PYTEST_ARGS)
-	scripts/netns-run $(PY) -m pytest --ignore=tests/package --basetemp=test-artifacts/pytest $(PYTEST_ARGS)
+	scripts/netns-run $(PY) -m pytest --ignore=tests/package --basetemp=test-artifacts/pytest --durations=40 $(PYTEST_ARGS)
 
 test-package: wheel
 	$(PY) -m pytest -m package tests/package --basetemp=test-artifacts/package $(PYTEST_ARGS)
