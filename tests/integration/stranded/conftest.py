@@ -107,6 +107,24 @@ default: nobody""",
     return path
 
 
+def start_serving(process: ManagedProcess, port: int) -> None:
+    """Start ``switchboard serve`` and wait until its /readyz answers (stop it if it never does)."""
+    process.start()
+
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
+
+    try:
+        process.wait_ready(ready, 60)
+    except BaseException:
+        process.stop()
+        raise
+
+
 def start_serve(
     system: CallFlowSystem, rules: Path, env: Mapping[str, str]
 ) -> tuple[ManagedProcess, str]:
@@ -130,20 +148,7 @@ def start_serve(
         log_path=system.workdir / "serve.log",
         env={**system.stack.config.env(), **env},
     )
-    process.start()
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
-
-    try:
-        process.wait_ready(ready, 60)
-    except BaseException:
-        process.stop()
-        raise
+    start_serving(process, port)
     return process, store_url
 
 

@@ -13,7 +13,6 @@ import asyncio
 import json
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from switchboard.store import CallerStatus, QueuedCaller, Store
+from tests.integration.stranded.conftest import start_serving
 from tests.support.participants import eventually
 from tests.support.rtp_capture import HEARD, Chunk, RtpCapture, rms, tone_level
 from tests.support.sipp import Sipp, free_media_port, start_dtmf_caller
@@ -299,20 +299,7 @@ def _serve(stack: Stack, workdir: Path, rules: Path, store_url: str, port: int) 
             "SWITCHBOARD_POLL_INTERVAL": "0.2",
         },
     )
-    process.start()
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
-
-    try:
-        process.wait_ready(ready, 60)
-    except BaseException:
-        process.stop()
-        raise
+    start_serving(process, port)
     return process
 
 
