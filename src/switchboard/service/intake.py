@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import jwt
@@ -24,7 +25,10 @@ from switchboard.service.decide import decide
 from switchboard.service.group_commit import GroupCommit
 from switchboard.store import NewFact, NewWebhook, Store
 from switchboard.telemetry import OnEnd, call_context, record_call, record_step, step_span
+from switchboard.telemetry.spans import Attributes
+from switchboard.tracing.gone import LEAVE_EVENTS, gone_by_event
 from switchboard.tracing.steps import Step
+from switchboard.vocabulary import ParticipantKind
 
 logger = logging.getLogger("switchboard.webhook")
 
@@ -39,6 +43,9 @@ RECORDED_EVENTS: Final = frozenset(
     }
 )
 FACT_EVENTS: Final = RECORDED_EVENTS - {"room_started"}
+AGENT: Final = ParticipantKind.AGENT.webhook_name
+SIP: Final = ParticipantKind.SIP.webhook_name
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,7 @@ class WebhookIntake:
         on_step: OnEnd | None = None,
         callers: CallerQueue | None = None,
     ) -> None:
+        self._store = store
         self._writer = GroupCommit(store)
         self._callers = callers
         self._rules = rules
@@ -147,6 +155,7 @@ class WebhookIntake:
                     await self._on_enqueued()
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
         self._trace_event(event)
+        await self._trace_agents_gone(event)
         detail: dict[str, Any] = {"id": event.id, "room": room}
         enqueued = 0
         if decision is not None and decision.admission is not None and self._callers is not None:
@@ -184,13 +193,13 @@ class WebhookIntake:
         if participant is not None and participant.joined_at:
             attributes = {"participant.identity": participant.identity, "room": room.name}
             joined = _ns(participant.joined_at)
-            if kind == "participant_joined" and participant.kind == "AGENT" and room.creation_time:
+            if kind == "participant_joined" and participant.kind == AGENT and room.creation_time:
                 name = participant.attributes.get("lk.agent_name", "")
                 agent = attributes | {"switchboard.agent": name}
                 record_step(
                     Step.AGENT_JOINED, _ns(room.creation_time), joined, call, agent, self._on_step
                 )
-            elif kind != "participant_joined" and participant.kind == "SIP":
+            elif kind != "participant_joined" and participant.kind == SIP:
                 sip = {k: v for k, v in participant.attributes.items() if k in SIP_ATTRIBUTES}
                 record_step(
                     Step.SIP_LEG,
@@ -205,6 +214,37 @@ class WebhookIntake:
             if room.sid and room.creation_time:
                 record_call(room.sid, _ns(room.creation_time), at, {"room": room.name})
 
+    async def _trace_agents_gone(self, event: RoomEvent) -> None:
+        """The ``agents.gone`` span when this recorded leave was the room's last agent's, with
+        people still in the room (read from the store's timeline: any replica decides alike)."""
+        room, participant = event.room, event.participant
+        if room is None or participant is None or participant.kind != AGENT:
+            return
+        if event.event not in LEAVE_EVENTS:
+            return
+        try:
+            timeline = await self._store.timeline(room.name, room_sid=room.sid or None)
+        except Exception:
+            # The webhook is recorded and answered either way; the span is worth no 5xx.
+            logger.warning("agents.gone not traced: the timeline could not be read", exc_info=True)
+            return
+        gone = gone_by_event(room.name, timeline, event.id)
+        if gone is None:
+            return
+        attributes: Attributes = {
+            "room": room.name,
+            "switchboard.agents": sorted(p.identity for p in gone.agents),
+            "switchboard.stayed": len(gone.stayed),
+        }
+        record_step(
+            Step.AGENTS_GONE,
+            _datetime_ns(gone.first_left),
+            _datetime_ns(gone.last_left),
+            call_context(room.sid or f"name:{room.name}"),
+            attributes,
+            self._on_step,
+        )
+
 
 SIP_ATTRIBUTES: Final = frozenset({"sip.callID", "sip.callStatus", "sip.trunkID", "sip.ruleID"})
 """The SIP participant attributes a leg's span keeps (never the phone numbers)."""
@@ -213,6 +253,11 @@ SIP_ATTRIBUTES: Final = frozenset({"sip.callID", "sip.callStatus", "sip.trunkID"
 def _ns(seconds: int) -> int:
     """Webhook times are epoch seconds; spans want epoch nanoseconds."""
     return seconds * 1_000_000_000
+
+
+def _datetime_ns(at: datetime) -> int:
+    """An aware datetime as epoch nanoseconds, exact to its microsecond."""
+    return (at - EPOCH) // timedelta(microseconds=1) * 1_000
 
 
 def _fact_of(event: RoomEvent) -> NewFact:

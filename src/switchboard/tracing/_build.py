@@ -24,6 +24,7 @@ from switchboard.tracing._read import (
     linked_rooms,
     read_room,
 )
+from switchboard.tracing.gone import agents_gone
 from switchboard.tracing.steps import Step
 from switchboard.tracing.trace import Bar, CallTrace, Lane, LaneRole, Mark
 from switchboard.vocabulary import AttributeKey, LiveKitAttribute
@@ -299,19 +300,16 @@ def _handoff_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
 
 
 def _room_bars(room: Room, lanes: dict[str, list[Bar]]) -> None:
-    agents = [p for p in room.people.values() if p.kind == AGENT_KIND]
-    if agents and all(a.left_at for a in agents):
-        gone = max(a.left_at for a in agents if a.left_at)
-        people = [p for p in room.people.values() if p.kind != AGENT_KIND]
-        stayed = [p for p in people if p.left_at is None or p.left_at > gone]
-        if stayed:
-            last = [p.left_at for p in stayed]
-            end = None if None in last else max(t for t in last if t)
-            names = ", ".join(p.role.value for p in stayed)
-            names += " stays" if len(stayed) == 1 else " stay"
-            lanes[SWITCHBOARD_LANE].append(
-                Bar(Step.AGENTS_GONE, f"agents gone; {names}", gone, end, room.name)
-            )
+    gone = agents_gone(room)
+    if gone is not None:
+        stayed = gone.stayed
+        last = [p.left_at for p in stayed]
+        end = None if None in last else max(t for t in last if t)
+        names = ", ".join(p.role.value for p in stayed)
+        names += " stays" if len(stayed) == 1 else " stay"
+        lanes[SWITCHBOARD_LANE].append(
+            Bar(Step.AGENTS_GONE, f"agents gone; {names}", gone.last_left, end, room.name)
+        )
     if room.finished_at is not None:
         lanes[SWITCHBOARD_LANE].append(
             Bar(Step.ROOM_CLOSED, "room closed", room.finished_at, room.finished_at, room.name)

@@ -37,5 +37,9 @@ class Step(StrEnum):
     ACCEPT = "handoff.accept"
     CONNECTED = "handoff.connected"
     AGENTS_GONE = "agents.gone"
-    """The last agent left; the people stay."""
+    """The last agent left; the people stay. The service emits it when that agent's leave
+    webhook is recorded, from the first leave among the agents in the room once the last of
+    them had joined (in a warm transfer, the first of the two agents to leave) to that last
+    leave. The waterfall's bar instead starts at the last leave and runs until the people go."""
     ROOM_CLOSED = "room.closed"
+    """The instant of ``room_finished``."""
