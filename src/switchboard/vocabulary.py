@@ -186,6 +186,15 @@ class Handoff(StrEnum):
     """Connect as soon as the human answers."""
 
 
+class TargetRoom(StrEnum):
+    """Where a transfer target's human is dialed (``room`` of a target)."""
+
+    CALLER = "caller"
+    """Into the caller's own room."""
+    NEW = "new"
+    """Into a new room: the outbound-caller calls the callee there and the caller's call ends."""
+
+
 class AttributeKey(StrEnum):
     """The participant attributes Switchboard's agents publish or read."""
 

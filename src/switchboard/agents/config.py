@@ -7,13 +7,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from switchboard.errors import ConfigError, Problem, ProblemsError
 from switchboard.handoff.outcomes import RingMode
 from switchboard.rules.yamlsource import parse_yaml
+from switchboard.vocabulary import (
+    AttributeKey,
+    DialOutcome,
+    Handoff,
+    ParticipantKind,
+    Role,
+    TargetRoom,
+    TransferOutcome,
+)
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"
 CONFIG_ENV_VAR = "SWITCHBOARD_AGENTS_CONFIG"
@@ -26,42 +35,51 @@ DEFAULT_QUALIFIER_NAME = "qualifier"
 DEFAULT_OUTBOUND_CALLER_NAME = "outbound-caller"
 _DTMF_KEY = r"^[0-9*#]$"
 YesNo = Literal["yes", "no"]
-ParticipantKindName = Literal[
-    "standard", "sip", "ingress", "egress", "agent", "connector", "bridge"
-]
-DialOutcomeName = Literal[
-    "busy",
-    "no_answer",
-    "declined",
-    "timeout",
-    "loop_detected",
-    "forbidden",
-    "not_found",
-    "unavailable",
-    "failed",
-    "no_decision",
-    "human_left",
-    "all_busy",
-]
+FALLBACK_OUTCOMES: Final = (
+    *DialOutcome,
+    TransferOutcome.NO_DECISION,
+    TransferOutcome.HUMAN_LEFT,
+    TransferOutcome.ALL_BUSY,
+)
+"""The transfer outcomes a fallback may name: a failed dial, or a human who never took the call."""
+
+
+def _fallback_outcome(value: str) -> str:
+    if value not in FALLBACK_OUTCOMES:
+        allowed = ", ".join(repr(o.value) for o in FALLBACK_OUTCOMES)
+        raise ValueError(f"{value!r} is not a transfer outcome a fallback can name; use {allowed}")
+    return value
+
+
+FallbackOutcome = Annotated[str, AfterValidator(_fallback_outcome)]
 
 
 def _yes_no_keys() -> dict[str, YesNo]:
     return {"1": "yes", "2": "no"}
 
 
-def _callback_outcomes() -> list[DialOutcomeName]:
-    return ["busy", "no_answer", "declined", "timeout", "no_decision", "human_left", "all_busy"]
+def _callback_outcomes() -> list[FallbackOutcome]:
+    return [
+        DialOutcome.BUSY,
+        DialOutcome.NO_ANSWER,
+        DialOutcome.DECLINED,
+        DialOutcome.TIMEOUT,
+        TransferOutcome.NO_DECISION,
+        TransferOutcome.HUMAN_LEFT,
+        TransferOutcome.ALL_BUSY,
+    ]
 
 
-def _outcome_lines() -> dict[DialOutcomeName, str]:
+def _outcome_lines() -> dict[FallbackOutcome, str]:
     return {
-        "human_left": "I'm sorry, the person I reached hung up before taking your call.",
-        "all_busy": "I'm sorry, everyone is still on another call.",
+        TransferOutcome.HUMAN_LEFT: "I'm sorry, the person I reached hung up before taking "
+        "your call.",
+        TransferOutcome.ALL_BUSY: "I'm sorry, everyone is still on another call.",
     }
 
 
-def _human_kinds() -> list[ParticipantKindName]:
-    return ["sip", "standard"]
+def _human_kinds() -> list[ParticipantKind]:
+    return [ParticipantKind.SIP, ParticipantKind.STANDARD]
 
 
 class _Model(BaseModel):
@@ -211,16 +229,16 @@ class TransferTarget(_Model):
     sip_trunk_id: str = Field(default="", description="Outbound trunk id, ST_...")
     number: str = Field(default="", description="E.164 number or sip: URI to dial.")
     ringing_timeout_seconds: int = Field(default=30, ge=5, le=300)
-    handoff: Literal["warm", "direct"] = Field(
-        default="warm",
+    handoff: Handoff = Field(
+        default=Handoff.WARM,
         description="warm: brief the human privately, connect when they accept; "
         "direct: connect as soon as they answer.",
     )
     decision_seconds: float = Field(
         default=45, gt=0, le=600, description="Warm: answered to accept/decline, else no_decision."
     )
-    room: Literal["caller", "new"] = Field(
-        default="caller",
+    room: TargetRoom = Field(
+        default=TargetRoom.CALLER,
         description="caller: dial into the caller's room; new: a new room, see new_room.",
     )
     new_room: NewRoom = Field(default_factory=lambda: NewRoom())
@@ -247,7 +265,7 @@ class TransferTarget(_Model):
             return self
         if self.number:
             raise ValueError("set either number or humans, not both")
-        if self.room != "caller" or self.handoff != "warm":
+        if self.room is not TargetRoom.CALLER or self.handoff is not Handoff.WARM:
             raise ValueError("humans need handoff: warm and room: caller")
         missing = [
             i for i, h in enumerate(self.humans) if not (h.sip_trunk_id or self.sip_trunk_id)
@@ -269,7 +287,7 @@ class TransferTarget(_Model):
         if bool(self.sip_trunk_id) != bool(self.number):
             raise ValueError("set both sip_trunk_id and number, or neither (target not configured)")
         if self.number == CALLER_NUMBER:
-            if self.room != "new":
+            if self.room is not TargetRoom.NEW:
                 raise ValueError(
                     "number 'caller' (call the caller back) needs room: new; the caller's own "
                     "room already has the caller in it"
@@ -308,7 +326,7 @@ class TransferTarget(_Model):
     def transfer_allowance(self) -> float:
         """Seconds a warm transfer may take beyond ``timeouts.transfer_seconds``: the brief,
         and with several humans every ring and brief after the first, and the busy wait."""
-        if self.handoff != "warm":
+        if self.handoff is not Handoff.WARM:
             return 0
         if not self.humans:
             return self.decision_seconds
@@ -327,12 +345,12 @@ class TransferTarget(_Model):
 
 
 class Fallback(_Model):
-    callback_on: list[DialOutcomeName] = Field(default_factory=_callback_outcomes)
+    callback_on: list[FallbackOutcome] = Field(default_factory=_callback_outcomes)
     callback_say: str = (
         "Sorry, nobody can take your call right now. We'll call you back as soon as possible."
     )
     otherwise_say: str = "Sorry, I can't transfer your call right now. Please try again later."
-    outcome_say: dict[DialOutcomeName, str] = Field(
+    outcome_say: dict[FallbackOutcome, str] = Field(
         default_factory=_outcome_lines,
         description="Said first for these outcomes, to tell the caller what happened.",
     )
@@ -352,9 +370,11 @@ class HumanAttribute(_Model):
 class Human(_Model):
     """Who counts as the human the call is handed to (agents leave when one joins)."""
 
-    kinds: list[ParticipantKindName] = Field(default_factory=_human_kinds)
+    kinds: list[ParticipantKind] = Field(default_factory=_human_kinds)
     identity_pattern: str | None = Field(default=None, description="Regex, full match.")
-    attribute: HumanAttribute | None = HumanAttribute(name="switchboard.role", value="human-agent")
+    attribute: HumanAttribute | None = HumanAttribute(
+        name=AttributeKey.ROLE, value=Role.HUMAN_AGENT
+    )
 
     @model_validator(mode="after")
     def _pattern_compiles(self) -> Human:
@@ -367,7 +387,8 @@ class Human(_Model):
 
 
 REPRESENTATIVE = Human(
-    kinds=["standard"], attribute=HumanAttribute(name="switchboard.role", value="representative")
+    kinds=[ParticipantKind.STANDARD],
+    attribute=HumanAttribute(name=AttributeKey.ROLE, value=Role.REPRESENTATIVE),
 )
 """Who takes over a ``room: new`` call by default: a web participant with this attribute."""
 

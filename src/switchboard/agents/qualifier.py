@@ -36,6 +36,7 @@ from switchboard.agents.dialogue import (
 from switchboard.agents.interpret import rephrase
 from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
+from switchboard.agents.qualifier_progress import CallProgress, Progress
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.handoff import (
     HoldAudio,
@@ -51,8 +52,10 @@ from switchboard.telemetry import current_traceparent, trace_job
 from switchboard.vocabulary import (
     CallMode,
     DialOutcome,
+    Handoff,
     OutboundCallerResult,
     QualifierState,
+    TargetRoom,
     TransferProgress,
 )
 
@@ -130,13 +133,11 @@ class QualifierCall:
             self._dispatch_timer,
             self._session_timer,
         )
-        self._ended = False
-        self._transfer_settled = False
+        self._progress = CallProgress(ctx.room.name)
         hold = config.transfer.hold
         self._hold = HoldAudio(
             ctx.room, HoldPattern(tuple(hold.tones_hz), hold.tone_ms, hold.gap_ms, hold.level)
         )
-        self._result_handled = False
         self._saved_answers: dict[str, SlotValue] = {}
         self._resumed = False
         """Dispatched again to a caller who had answered before (a watchdog's recovery)."""
@@ -189,7 +190,7 @@ class QualifierCall:
             logger.info("could not save the answers on the caller", extra={"error": str(exc)})
 
     async def _on_shutdown(self) -> None:
-        self._ended = True
+        self._progress.advance(Progress.ENDED)
         for timer in self._timers:
             timer.cancel()
         await self._hold.stop()
@@ -199,9 +200,8 @@ class QualifierCall:
             await self._end_now(f"session closed: {reason}")
 
     async def _end_now(self, reason: str) -> None:
-        if self._ended:
+        if not self._progress.advance(Progress.ENDED):
             return
-        self._ended = True
         for timer in self._timers:
             timer.cancel()
         await self._publisher.publish({attr.STATE: QualifierState.ENDED, attr.ERROR: reason})
@@ -250,8 +250,7 @@ class QualifierCall:
                 )
             else:
                 self._digit_timer.cancel()
-        if turn.result is not None and not self._result_handled:
-            self._result_handled = True
+        if turn.result is not None and self._progress.advance(Progress.RESULT_TAKEN):
             self._answer_timer.cancel()
             self._digit_timer.cancel()
             await self._finish(turn.result)
@@ -309,7 +308,7 @@ class QualifierCall:
         )
 
     async def _start_transfer(self, name: str, target: TransferTarget, brief: str) -> None:
-        if target.room == "new":
+        if target.room is TargetRoom.NEW:
             await self._start_new_room(name, target, brief)
             return
         if not target.configured:
@@ -319,8 +318,9 @@ class QualifierCall:
                 f"transfer.targets.{name} in the agents config.",
             )
             return
-        warm = target.handoff == "warm"
-        if warm:
+        if not self._progress.advance(Progress.TRANSFERRING):
+            return
+        if target.handoff is Handoff.WARM:
             # From now on only the caller hears us: the human is briefed by the outbound-caller.
             only_heard_by(self._ctx.room, [self._caller.identity])
             spawn(self._hold_after_speaking())
@@ -401,7 +401,7 @@ class QualifierCall:
         """Hold audio for the caller once "please hold" has been said."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._conversation.finish_speaking(), 10)
-        if not self._transfer_settled and not self._ended:
+        if self._progress.value is Progress.TRANSFERRING:
             await self._hold.start()
 
     async def _end_hold(self) -> None:
@@ -431,10 +431,8 @@ class QualifierCall:
             await asyncio.wait_for(self._conversation.finish_speaking(), 4)
 
     async def _connected(self, human: str, *, leave: bool) -> None:
-        if self._transfer_settled:
+        if not self._progress.advance(Progress.TRANSFERRED):
             return
-        self._transfer_settled = True
-        self._ended = True
         self._transfer_timer.cancel()
         await self._hold.stop()
         await self._publisher.publish(
@@ -449,9 +447,8 @@ class QualifierCall:
             self._ctx.shutdown(reason=f"transferred to human: {human}")
 
     async def _fallback(self, outcome: str, error: str) -> None:
-        if self._transfer_settled:
+        if not self._progress.advance(Progress.FALLBACK):
             return
-        self._transfer_settled = True
         self._transfer_timer.cancel()
         self._dispatch_timer.cancel()
         self._ctx.room.off("participant_attributes_changed", self._on_attributes_changed)
@@ -475,9 +472,8 @@ class QualifierCall:
                 await self._conversation.finish_speaking()
             except TimeoutError:
                 logger.warning("speech did not finish in time", extra={"room": self._ctx.room.name})
-            if self._ended:
+            if not self._progress.advance(Progress.ENDED):
                 return
-            self._ended = True
             await self._publisher.publish({attr.STATE: QualifierState.ENDED})
             if self._resumed:
                 # The watchdog brought this agent to a stranded caller; leaving them alone again
@@ -501,6 +497,8 @@ class QualifierCall:
                 f"transfer target {name!r} cannot be called: {missing}. Fix: set sip_trunk_id "
                 f"and number under transfer.targets.{name} (number: caller needs a SIP caller).",
             )
+            return
+        if not self._progress.advance(Progress.TRANSFERRING):
             return
         options = target.new_room
         room = options.room_name(caller_label(self._caller), self._ctx.job.id[-6:].lower())
@@ -529,7 +527,8 @@ class QualifierCall:
         except RoomSetupError as exc:
             await self._fallback(DialOutcome.FAILED, str(exc))
             return
-        self._transfer_settled = True
+        if not self._progress.advance(Progress.HANDED_OFF):
+            return  # the call ended meanwhile; the new room's outbound-caller goes on alone
         await self._publisher.publish(
             {
                 attr.STATE: QualifierState.HANDED_OFF,
@@ -550,8 +549,8 @@ class QualifierCall:
         """End the caller's call (their line must be free for the callback); the room stays."""
         with contextlib.suppress(TimeoutError):
             await self._conversation.finish_speaking()
-        self._ended = True
-        await self._publisher.publish({attr.STATE: QualifierState.ENDED})
+        if self._progress.advance(Progress.ENDED):
+            await self._publisher.publish({attr.STATE: QualifierState.ENDED})
         await self._hang_up_caller()
         self._ctx.shutdown(reason="handed off to a new room")
 

@@ -21,9 +21,10 @@ from typing import Any
 
 from livekit import api, rtc
 
+from switchboard.vocabulary import LiveKitAttribute, SipCallStatus
+
 logger = logging.getLogger("switchboard.handoff")
 
-SIP_CALL_STATUS = "sip.callStatus"
 REISOLATE_SECONDS = (0.0, 0.2, 0.6, 1.5)
 """When to (re)isolate after either of them publishes audio or the human answers: livekit-sip
 subscribes its participant on its own — the caller to each new track, the human to everything
@@ -135,7 +136,10 @@ class Consultation:
     def _on_attributes_changed(
         self, changed: Mapping[str, str], participant: rtc.Participant
     ) -> None:
-        if participant.identity == self._human and changed.get(SIP_CALL_STATUS) == "active":
+        if (
+            participant.identity == self._human
+            and changed.get(LiveKitAttribute.SIP_CALL_STATUS) == SipCallStatus.ACTIVE
+        ):
             self._spawn(self._isolate_repeatedly())
 
     async def _isolate_repeatedly(self) -> None:
