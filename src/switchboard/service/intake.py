@@ -28,7 +28,7 @@ from switchboard.telemetry import OnEnd, call_context, record_call, record_step,
 from switchboard.telemetry.spans import Attributes
 from switchboard.tracing.gone import LEAVE_EVENTS, gone_by_event
 from switchboard.tracing.steps import Step
-from switchboard.vocabulary import ParticipantKind
+from switchboard.vocabulary import LiveKitAttribute, ParticipantKind
 
 logger = logging.getLogger("switchboard.webhook")
 
@@ -46,6 +46,8 @@ FACT_EVENTS: Final = RECORDED_EVENTS - {"room_started"}
 AGENT: Final = ParticipantKind.AGENT.webhook_name
 SIP: Final = ParticipantKind.SIP.webhook_name
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+PROMPT_DELIVERY_NS: Final = 5_000_000_000
+"""A webhook received this soon after its ``createdAt`` second began was delivered promptly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class WebhookIntake:
         return await self._process(event, text)
 
     async def _process(self, event: RoomEvent, text: str) -> IntakeResult:
+        received = time.time_ns()
         kind = event.event
         if kind not in EVENT_TYPES:
             logger.info(
@@ -154,7 +157,7 @@ class WebhookIntake:
                 if retried:
                     await self._on_enqueued()
             return IntakeResult(200, "duplicate", kind, {"id": event.id, "room": room})
-        self._trace_event(event)
+        self._trace_event(event, received)
         await self._trace_agents_gone(event)
         detail: dict[str, Any] = {"id": event.id, "room": room}
         enqueued = 0
@@ -183,18 +186,20 @@ class WebhookIntake:
             await self._on_enqueued()
         return IntakeResult(200, "recorded", kind, detail, enqueued)
 
-    def _trace_event(self, event: RoomEvent) -> None:
+    def _trace_event(self, event: RoomEvent, received: int) -> None:
         """The steps a recorded event ends: an agent joined, a SIP leg hung up, the room closed."""
         room, participant, kind = event.room, event.participant, event.event
         if room is None:
             return
         call = call_context(room.sid or f"name:{room.name}")
-        at = _ns(event.created_at) or time.time_ns()
+        at = _within_second(event.created_at, received)
         if participant is not None and participant.joined_at:
             attributes = {"participant.identity": participant.identity, "room": room.name}
             joined = _ns(participant.joined_at)
+            if kind == "participant_joined":
+                joined = _within_second(participant.joined_at, received)
             if kind == "participant_joined" and participant.kind == AGENT and room.creation_time:
-                name = participant.attributes.get("lk.agent_name", "")
+                name = participant.attributes.get(LiveKitAttribute.AGENT_NAME, "")
                 agent = attributes | {"switchboard.agent": name}
                 record_step(
                     Step.AGENT_JOINED, _ns(room.creation_time), joined, call, agent, self._on_step
@@ -233,7 +238,9 @@ class WebhookIntake:
             return
         attributes: Attributes = {
             "room": room.name,
-            "switchboard.agents": sorted(p.identity for p in gone.agents),
+            "switchboard.agents": sorted(
+                p.attributes.get(LiveKitAttribute.AGENT_NAME) or p.identity for p in gone.agents
+            ),
             "switchboard.stayed": len(gone.stayed),
         }
         record_step(
@@ -253,6 +260,18 @@ SIP_ATTRIBUTES: Final = frozenset({"sip.callID", "sip.callStatus", "sip.trunkID"
 def _ns(seconds: int) -> int:
     """Webhook times are epoch seconds; spans want epoch nanoseconds."""
     return seconds * 1_000_000_000
+
+
+def _within_second(seconds: int, received_ns: int) -> int:
+    """A webhook's whole-second time made precise by its arrival: a prompt delivery puts it at
+    the arrival, kept inside the stamped second (an upper bound: the span never ends before the
+    event); a late one (a retry, a replay) keeps the second. No time at all (0) is the arrival."""
+    if not seconds:
+        return received_ns
+    start = _ns(seconds)
+    if not start <= received_ns < start + PROMPT_DELIVERY_NS:
+        return start
+    return min(received_ns, start + 999_999_999)
 
 
 def _datetime_ns(at: datetime) -> int:

@@ -4,6 +4,7 @@ in it (real SQLite store, in-memory OpenTelemetry exporter), and takes partial l
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,24 @@ async def intake(tmp_path: Path) -> AsyncIterator[WebhookIntake]:
         yield WebhookIntake(store, RulesHolder(rules), KEY, SECRET, enqueued)
 
 
-def agent(identity: str) -> dict[str, Any]:
-    return {"identity": identity, "kind": "AGENT", "joinedAt": "1700000001"}
+def agent(identity: str, name: str = "") -> dict[str, Any]:
+    attributes = {"lk.agent_name": name} if name else {}
+    return {
+        "identity": identity,
+        "kind": "AGENT",
+        "joinedAt": "1700000001",
+        "attributes": attributes,
+    }
 
 
-async def post(intake: WebhookIntake, event_id: str, event: str, participant: Any) -> int:
-    payload = {"event": event, "id": event_id, "room": ROOM, "createdAt": "1700000002"}
+async def post(
+    intake: WebhookIntake,
+    event_id: str,
+    event: str,
+    participant: Any,
+    created_at: str = "1700000002",
+) -> int:
+    payload = {"event": event, "id": event_id, "room": ROOM, "createdAt": created_at}
     if participant is not None:
         payload["participant"] = participant
     data = json.dumps(payload).encode()
@@ -71,7 +84,7 @@ async def test_the_last_agent_leaving_the_caller_is_one_agents_gone_span_of_the_
     spans: InMemorySpanExporter, intake: WebhookIntake
 ) -> None:
     assert await post(intake, "EV_c", "participant_joined", CALLER) == 200
-    assert await post(intake, "EV_q", "participant_joined", agent("AJ_q")) == 200
+    assert await post(intake, "EV_q", "participant_joined", agent("AJ_q", "qualifier")) == 200
     assert await post(intake, "EV_o", "participant_joined", agent("AJ_o")) == 200
     assert await post(intake, "EV_o_left", "participant_left", agent("AJ_o")) == 200
     assert gone_spans(spans) == []
@@ -83,7 +96,7 @@ async def test_the_last_agent_leaving_the_caller_is_one_agents_gone_span_of_the_
     assert gone.parent is not None
     assert gone.parent.span_id == telemetry.call_span_context("RM_gone").span_id
     assert gone.attributes is not None
-    assert list(gone.attributes["switchboard.agents"]) == ["AJ_o", "AJ_q"]  # type: ignore[arg-type]
+    assert list(gone.attributes["switchboard.agents"]) == ["AJ_o", "qualifier"]  # type: ignore[arg-type]
     assert gone.attributes["switchboard.stayed"] == 1
     assert gone.start_time is not None and gone.end_time is not None
     assert 0 < gone.end_time - gone.start_time < 5_000_000_000  # first leave → last leave
@@ -104,3 +117,23 @@ async def test_partial_leaves_are_answered_and_trace_nothing(
     for number, participant in enumerate(partial):
         assert await post(intake, f"EV_p{number}", "participant_left", participant) == 200
     assert gone_spans(spans) == []
+
+
+async def test_a_promptly_delivered_room_close_follows_the_agents_gone_span(
+    spans: InMemorySpanExporter, intake: WebhookIntake
+) -> None:
+    """Webhooks carry whole seconds: received promptly, the room's close is placed at its
+    arrival (inside its second), so it is never before the agents.gone that preceded it."""
+
+    def now() -> str:
+        return str(int(time.time()))
+
+    assert await post(intake, "EV_c", "participant_joined", CALLER, now()) == 200
+    assert await post(intake, "EV_q", "participant_joined", agent("AJ_q"), now()) == 200
+    assert await post(intake, "EV_q_left", "participant_left", agent("AJ_q"), now()) == 200
+    created = now()
+    assert await post(intake, "EV_end", "room_finished", None, created) == 200
+    (gone,) = gone_spans(spans)
+    (closed,) = [s for s in spans.get_finished_spans() if s.name == Step.ROOM_CLOSED]
+    assert gone.end_time is not None and closed.start_time is not None
+    assert gone.end_time <= closed.start_time < (int(created) + 1) * 1_000_000_000
