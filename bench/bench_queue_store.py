@@ -78,17 +78,20 @@ DBOS: Final = Library(
 )
 SECTION: Final = "## Durable queue: our store vs procrastinate (bench/bench_queue_store.py)"
 SCENARIO_TIMEOUT_SECONDS: Final = 90.0
+BACKLOG_BATCH: Final = 100  # webhooks per transaction, as the intake group-commits a burst
 NO_LIMIT: Final = 0  # DBOS: no per-executor concurrency limit (its default)
 SETTINGS: Final = Settings()
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """``jobs`` enqueued one transaction each, as fast as possible (``rate`` 0) or paced."""
+    """``jobs`` enqueued one transaction each, as fast as possible (``rate`` 0) or paced; or,
+    with ``backlog``, all enqueued in batches before the consumers start."""
 
     name: str
     jobs: int
-    rate: float
+    rate: float = 0.0
+    backlog: bool = False
 
     def __str__(self) -> str:
         paced = f" at {self.rate:g}/s" if self.rate else ""
@@ -214,23 +217,36 @@ async def run_switchboard(
     replicas = [await Store.open(url) for _ in range(consumers)]
     tracker = Tracker(scenario.jobs)
     wakes = [asyncio.Event() if woken else None for _ in replicas]
-    tasks = [
-        asyncio.create_task(consume(store, f"replica-{n}", tracker, wakes[n]))
-        for n, store in enumerate(replicas)
-    ]
+    tasks: list[asyncio.Task[None]] = []
+
+    def start_consumers() -> None:
+        tasks.extend(
+            asyncio.create_task(consume(store, f"replica-{n}", tracker, wakes[n]))
+            for n, store in enumerate(replicas)
+        )
+
     try:
-        await asyncio.sleep(0.2)
+        if scenario.backlog:
+            for first in range(0, scenario.jobs, BACKLOG_BATCH):
+                keys = [f"job-{n}" for n in range(first, min(scenario.jobs, first + BACKLOG_BATCH))]
+                await producer.record_webhooks([webhook(key) for key in keys])
+                tracker.enqueued.update(dict.fromkeys(keys, time.perf_counter()))
+        else:
+            start_consumers()
+            await asyncio.sleep(0.2)
         database_cpu, cpu_start = postgres_cpu_seconds(server), time.process_time()
         started = time.perf_counter()
-        for n in range(scenario.jobs):
+        if scenario.backlog:
+            start_consumers()
+        for n in range(scenario.jobs if scenario.backlog else 0, scenario.jobs):
             if scenario.rate:
                 await asyncio.sleep(max(0.0, started + n / scenario.rate - time.perf_counter()))
             key = f"job-{n}"
             await producer.record_webhooks([webhook(key)])
             tracker.enqueued[key] = time.perf_counter()
-            for wake in wakes:
-                if wake is not None:
-                    wake.set()
+            # The webhook reached one replica, which wakes its own dispatcher; the others poll.
+            if (wake := wakes[n % consumers]) is not None:
+                wake.set()
         enqueue_seconds = time.perf_counter() - started
         await asyncio.wait_for(tracker.all_done.wait(), SCENARIO_TIMEOUT_SECONDS)
         seconds = time.perf_counter() - started
@@ -267,7 +283,13 @@ async def run_library(
     )
     assert child.stdin is not None and child.stdout is not None
     try:
-        request = {"url": url, "consumers": consumers, "jobs": scenario.jobs, "rate": scenario.rate}
+        request = {
+            "url": url,
+            "consumers": consumers,
+            "jobs": scenario.jobs,
+            "rate": scenario.rate,
+            "backlog": scenario.backlog,
+        }
         child.stdin.write(json.dumps(request).encode() + b"\n")  # stdin: no password in ps
         await child.stdin.drain()
         ready = await asyncio.wait_for(child.stdout.readline(), SCENARIO_TIMEOUT_SECONDS)
@@ -311,16 +333,19 @@ class Plan:
     dbos_python: str | None
 
     @property
-    def scenarios(self) -> tuple[Scenario, Scenario]:
-        return Scenario("burst", self.jobs, 0.0), Scenario(
-            "steady", self.steady_jobs, self.steady_rate
+    def scenarios(self) -> tuple[Scenario, Scenario, Scenario]:
+        """Backlog, burst, steady."""
+        return (
+            Scenario("backlog", self.jobs, backlog=True),
+            Scenario("burst", self.jobs),
+            Scenario("steady", self.steady_jobs, self.steady_rate),
         )
 
 
 def report(result: Result) -> Result:
     """Print one line of progress and return the result."""
     print(
-        f"{result.queue}, {result.consumers} consumer(s), {result.scenario.name}: "
+        f"{result.queue}, consumers {consumers_label(result)}, {result.scenario.name}: "
         f"{result.jobs_per_second:,.0f} jobs/s, p50 {result.latency_ms(50):.1f} ms",
         flush=True,
     )
@@ -340,10 +365,10 @@ async def run_all(server: PostgresServer, plan: Plan) -> tuple[list[Result], dic
                     server, PROCRASTINATE, plan.procrastinate_python, consumers, scenario
                 )
                 results.append(report(result))
-    steady = plan.scenarios[1]
+    steady = plan.scenarios[2]
     results.append(report(await run_switchboard(server, 1, steady, woken=False)))
     if plan.dbos_python:
-        for scenario in plan.scenarios:
+        for scenario in plan.scenarios[1:]:  # no batch enqueue here: no backlog row
             result, versions[DBOS.name] = await run_library(
                 server, DBOS, plan.dbos_python, NO_LIMIT, scenario
             )
@@ -369,9 +394,9 @@ def render(results: list[Result], plan: Plan, versions: dict[str, str], elapsed:
             consumers_label(result),
             str(result.scenario),
             f"{result.jobs_per_second:,.0f}",
-            f"{result.enqueues_per_second:,.0f}",
-            f"{result.latency_ms(50):.1f}",
-            f"{result.latency_ms(95):.1f}",
+            "–" if result.scenario.backlog else f"{result.enqueues_per_second:,.0f}",
+            "–" if result.scenario.backlog else f"{result.latency_ms(50):.1f}",
+            "–" if result.scenario.backlog else f"{result.latency_ms(95):.1f}",
             f"{result.cpu_ms_per_job(result.client_cpu_seconds):.2f}",
             f"{result.cpu_ms_per_job(result.database_cpu_seconds):.2f}",
         ]

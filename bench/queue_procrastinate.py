@@ -1,13 +1,14 @@
 """The procrastinate half of bench/bench_queue_store.py, run by that script in a throw-away venv.
 
 Run only by the parent, once per scenario: ``/tmp/qlib/bin/python bench/queue_procrastinate.py``
-reads one JSON line on stdin (``{"url", "consumers", "jobs", "rate"}``), applies procrastinate's
-schema to that fresh database, starts a worker with ``concurrency=consumers``, prints
-``{"ready": true}``, waits for ``go`` on stdin, then one producer defers ``jobs`` no-op tasks one
-``defer_async`` (one transaction) at a time, as fast as it can (``rate`` 0) or paced at ``rate``
-per second; prints the result as one JSON line. A job is *claimed* when its task starts, *done*
-when procrastinate has marked it succeeded. Standard library and procrastinate only: this
-interpreter has neither Switchboard nor its test helpers.
+reads one JSON line on stdin (``{"url", "consumers", "jobs", "rate", "backlog"}``), applies
+procrastinate's schema to that fresh database, starts a worker with ``concurrency=consumers``
+and prints ``{"ready": true}``; on ``go`` (a line on stdin) one producer defers ``jobs`` no-op
+tasks one ``defer_async`` (one transaction) at a time, as fast as it can (``rate`` 0) or paced
+at ``rate`` per second; prints the result as one JSON line. With ``backlog`` every job is
+deferred first, in batches of 100, and the worker starts on ``go``. A job is *claimed* when its
+task starts, *done* when procrastinate has marked it succeeded. Standard library and
+procrastinate only: this interpreter has neither Switchboard nor its test helpers.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ import procrastinate  # type: ignore[import-not-found]
 
 DONE_POLL_SECONDS = 0.005
 SCENARIO_TIMEOUT_SECONDS = 90.0
+BACKLOG_BATCH = 100
 
 
-async def run_scenario(url: str, consumers: int, jobs: int, rate: float) -> dict[str, Any]:
-    """Defer ``jobs`` no-op tasks while a worker runs them; the timings of each."""
+async def run_scenario(
+    url: str, consumers: int, jobs: int, rate: float, backlog: bool
+) -> dict[str, Any]:
+    """Defer ``jobs`` no-op tasks while a worker runs them (with ``backlog``, all of them in
+    batches before the worker starts); the timings of each."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
     claimed: dict[int, float] = {}
     all_claimed = asyncio.Event()
@@ -39,16 +44,28 @@ async def run_scenario(url: str, consumers: int, jobs: int, rate: float) -> dict
             all_claimed.set()
 
     enqueued: dict[int, float] = {}
-    async with app.open_async():
-        await app.schema_manager.apply_schema_async()
-        worker = asyncio.create_task(
+
+    def start_worker() -> asyncio.Task[None]:
+        return asyncio.create_task(
             app.run_worker_async(concurrency=consumers, wait=True, install_signal_handlers=False)
         )
-        await asyncio.sleep(0.5)  # the worker registered and LISTENs before the first job
+
+    async with app.open_async():
+        await app.schema_manager.apply_schema_async()
+        if backlog:
+            for first in range(0, jobs, BACKLOG_BATCH):
+                keys = range(first, min(jobs, first + BACKLOG_BATCH))
+                await noop.batch_defer_async(*({"key": key} for key in keys))
+                enqueued.update(dict.fromkeys(keys, time.perf_counter()))
+        else:
+            worker = start_worker()
+            await asyncio.sleep(0.5)  # the worker registered and LISTENs before the first job
         print(json.dumps({"ready": True}), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         cpu_start, started = time.process_time(), time.perf_counter()
-        for key in range(jobs):
+        if backlog:
+            worker = start_worker()
+        for key in range(jobs if backlog else 0, jobs):
             if rate:
                 await asyncio.sleep(max(0.0, started + key / rate - time.perf_counter()))
             await noop.defer_async(key=key)
@@ -84,7 +101,11 @@ async def main() -> None:
     logging.getLogger("procrastinate.blueprints").setLevel(logging.ERROR)
     scenario = json.loads(sys.stdin.readline())
     result = await run_scenario(
-        scenario["url"], scenario["consumers"], scenario["jobs"], scenario["rate"]
+        scenario["url"],
+        scenario["consumers"],
+        scenario["jobs"],
+        scenario["rate"],
+        scenario["backlog"],
     )
     result["version"] = procrastinate.__version__
     print(json.dumps(result), flush=True)
