@@ -2,7 +2,9 @@
 
 Nothing here calls LiveKit: the answer goes back in milliseconds and the dispatcher does the
 slow work from the queue. livekit-server retries on 5xx and connection errors with the same
-event ``id``, so every path that can be retried is idempotent on that id.
+event ``id``, so every path that can be retried is idempotent on that id. A recorded event's
+spans go to its call's trace: an agent joined, a SIP leg hung up, the agents gone (read from
+the store's timeline, so any replica decides alike), the room closed.
 """
 
 from __future__ import annotations
