@@ -1,27 +1,37 @@
-"""Benchmark: Switchboard's own durable queue against procrastinate, on one PostgreSQL.
+"""Benchmark: Switchboard's own durable queue against procrastinate (and DBOS), on one PostgreSQL.
 
 Run: ``.venv/bin/python bench/bench_queue_store.py --procrastinate-python /tmp/qlib/bin/python
-[--jobs 2000] [--readme]`` (procrastinate installed in a throw-away venv, never in the project's:
-``python3 -m venv /tmp/qlib && /tmp/qlib/bin/pip install procrastinate 'psycopg[binary]'``;
-without ``--procrastinate-python`` that half is skipped). One throw-away PostgreSQL (the store
-tests' ``pg_server.py``, loopback only) serves every scenario, each on a fresh database.
+[--dbos-python /tmp/qdbos/bin/python] [--jobs 2000] [--readme]``. The libraries live in
+throw-away venvs, never in the project's (``python3 -m venv /tmp/qlib && /tmp/qlib/bin/pip
+install procrastinate 'psycopg[binary]'``, the same with ``dbos`` in /tmp/qdbos); a library
+whose python is not given is skipped with a message. One throw-away PostgreSQL (the store
+tests' ``pg_server.py``, loopback only) serves every row, each on a fresh database; the queues
+take turns, so the shared machine's load falls on each alike. About 4 minutes.
 
-Per queue and number of consumers, two scenarios:
-- **burst**: one producer enqueues ``--jobs`` jobs one transaction each, as fast as it can, while
-  the consumers run. jobs/s = jobs / (first enqueue → last job marked done).
-- **steady**: ``--steady-jobs`` paced at ``--steady-rate`` per second, below either queue's
+Per queue and number of consumers:
+- **backlog**: ``--jobs`` jobs enqueued in batches of 100 before the consumers start; jobs/s =
+  jobs / (consumers start → last job done): what claiming and completing alone sustain.
+- **burst**: one producer enqueues ``--jobs`` jobs one transaction each, as fast as it can,
+  while the consumers run; jobs/s = jobs / (first enqueue → last job done).
+- **steady**: ``--steady-jobs`` paced at ``--steady-rate`` per second, below every queue's
   capacity: the pickup latency when nothing is waiting.
 
-Switchboard's enqueue is the intake's ``record_webhooks`` with one webhook (event, decision and
-its job in one transaction); a consumer is the dispatcher's drain loop (``claim_due_jobs`` of up
-to ``dispatch_concurrency`` jobs with a lease, then ``complete_job`` for each, concurrently), on
-its own ``Store`` like a replica, woken by the producer as the intake wakes its own dispatcher.
-The *polling* row has no wake-up: a replica that did not take the webhook finds the job on its
-``poll_interval``. procrastinate: ``defer_async`` of a no-op task and one worker with
-``concurrency=consumers`` (woken by PostgreSQL's LISTEN/NOTIFY), run by
-bench/queue_procrastinate.py in the other venv. Latency is enqueue committed → claimed (the
-claim returned it; the procrastinate task started). CPU: the client process's (producer and
-consumers together) and PostgreSQL's (the postmaster and all its backends), per job.
+Switchboard: the enqueue is the intake's ``record_webhooks`` (event, decision and its job in one
+transaction; a backlog batch is one transaction, as the intake group-commits a burst); a
+consumer is the dispatcher's loop (``claim_due_jobs`` of up to ``dispatch_concurrency`` jobs with
+a lease, then ``complete_job`` for each, concurrently, a no-op in place of the three LiveKit
+calls) on its own ``Store``, like a replica. Webhook n reaches replica n mod consumers, which
+wakes its own consumer, as the intake wakes its dispatcher; the others poll. *polling*: nobody
+is woken (a replica that did not take the webhook finds the job on its ``poll_interval``).
+*pool N*: what-if rows, the consumers' stores with a connection pool of N instead of the
+store's default (SQLAlchemy's 5, plus 10 opened and closed on demand).
+procrastinate (bench/queue_procrastinate.py): ``defer_async`` of a no-op task, one worker with
+``concurrency=consumers``, woken by LISTEN/NOTIFY. DBOS (bench/queue_dbos.py): a no-op workflow
+enqueued on a queue with DBOS's defaults (no concurrency limit, polled every second).
+
+Latency is enqueue committed → claimed (the claim returned the job; the task or workflow
+started). CPU per job: the client process's (producer and consumers together) and PostgreSQL's
+(the postmaster and all its backends).
 """
 
 from __future__ import annotations
@@ -45,6 +55,8 @@ from typing import Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchkit import table
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.settings import Settings
 from switchboard.store import Job, NewDecision, NewWebhook, Store
@@ -76,11 +88,14 @@ DBOS: Final = Library(
     Path(__file__).resolve().with_name("queue_dbos.py"),
     "python3 -m venv /tmp/qdbos && /tmp/qdbos/bin/pip install dbos 'psycopg[binary]'",
 )
-SECTION: Final = "## Durable queue: our store vs procrastinate (bench/bench_queue_store.py)"
+SECTION: Final = "## Durable queue: our store, procrastinate, DBOS (bench/bench_queue_store.py)"
 SCENARIO_TIMEOUT_SECONDS: Final = 90.0
-BACKLOG_BATCH: Final = 100  # webhooks per transaction, as the intake group-commits a burst
-NO_LIMIT: Final = 0  # DBOS: no per-executor concurrency limit (its default)
 SETTINGS: Final = Settings()
+BACKLOG_BATCH: Final = 100  # webhooks per transaction, as the intake group-commits a burst
+# What-if rows: a pool that holds a whole claim's completions at once (the service's dispatcher
+# completes up to dispatch_concurrency jobs concurrently).
+POOL: Final = SETTINGS.dispatch_concurrency + 8
+NO_LIMIT: Final = 0  # DBOS: no per-executor concurrency limit (its default)
 
 
 @dataclass(frozen=True)
@@ -208,13 +223,36 @@ def webhook(key: str) -> NewWebhook:
     return NewWebhook(key, "room_started", key, f"RM_{key}", body, decision=decision)
 
 
+def store_with_pool(url: str, revision: str, pool_size: int) -> Store:
+    """A store whose connection pool holds ``pool_size`` connections (the store's own engine
+    keeps SQLAlchemy's default of 5, plus 10 opened and closed again on demand)."""
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        connect_args={"timeout": 10},
+    )
+    return Store(engine, make_url(url), revision, lambda: datetime.now(UTC))
+
+
 async def run_switchboard(
-    server: PostgresServer, consumers: int, scenario: Scenario, *, woken: bool
+    server: PostgresServer,
+    consumers: int,
+    scenario: Scenario,
+    *,
+    woken: bool = True,
+    pool_size: int | None = None,
 ) -> Result:
-    """One scenario of Switchboard's store on a fresh database."""
+    """One scenario of Switchboard's store on a fresh database; ``pool_size``: the consumers'
+    stores keep that many connections (the what-if rows)."""
     url = server.create_database(f"sb_{uuid.uuid4().hex[:10]}")
     producer = await Store.open(url)
-    replicas = [await Store.open(url) for _ in range(consumers)]
+    replicas = [
+        await Store.open(url)
+        if pool_size is None
+        else store_with_pool(url, producer.revision, pool_size)
+        for _ in range(consumers)
+    ]
     tracker = Tracker(scenario.jobs)
     wakes = [asyncio.Event() if woken else None for _ in replicas]
     tasks: list[asyncio.Task[None]] = []
@@ -259,7 +297,11 @@ async def run_switchboard(
         for store in [producer, *replicas]:
             await store.close()
     return Result(
-        queue="switchboard" if woken else "switchboard, polling",
+        queue=(
+            f"switchboard, pool {pool_size}"
+            if pool_size
+            else ("switchboard" if woken else "switchboard, polling")
+        ),
         consumers=consumers,
         scenario=scenario,
         seconds=seconds,
@@ -367,6 +409,9 @@ async def run_all(server: PostgresServer, plan: Plan) -> tuple[list[Result], dic
                 results.append(report(result))
     steady = plan.scenarios[2]
     results.append(report(await run_switchboard(server, 1, steady, woken=False)))
+    backlog = plan.scenarios[0]
+    for consumers in plan.consumers:
+        results.append(report(await run_switchboard(server, consumers, backlog, pool_size=POOL)))
     if plan.dbos_python:
         for scenario in plan.scenarios[1:]:  # no batch enqueue here: no backlog row
             result, versions[DBOS.name] = await run_library(
