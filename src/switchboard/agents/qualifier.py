@@ -5,7 +5,9 @@ first caller in the room (SIP or browser), over text on ``lk.chat`` / ``lk.trans
 and speech when a TTS (espeak-ng offline) or STT is available. A qualified caller triggers the
 configured transfer: the outbound-caller agent (``outbound_caller.name``) is dispatched into this
 room with an ``OutboundCallJob`` and dials the human; both agents leave when the human joins.
-Progress is published as ``switchboard.*`` participant attributes (see attributes.py).
+Progress is published as ``switchboard.*`` participant attributes (see attributes.py) and kept
+as one forward-only value (qualifier_progress.py); the outbound-caller's job and the watch on it
+are in qualifier_transfer.py.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext
@@ -34,9 +35,14 @@ from switchboard.agents.dialogue import (
     Turn,
 )
 from switchboard.agents.interpret import rephrase
-from switchboard.agents.jobs import OutboundCallJob
 from switchboard.agents.providers import providers_for_job
 from switchboard.agents.qualifier_progress import CallProgress, Progress
+from switchboard.agents.qualifier_transfer import (
+    OutboundCallerWatch,
+    caller_room_job,
+    new_room_job,
+    why_uncallable,
+)
 from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
 from switchboard.handoff import (
     HoldAudio,
@@ -48,12 +54,11 @@ from switchboard.handoff import (
     only_heard_by,
     start_agent_room,
 )
-from switchboard.telemetry import current_traceparent, trace_job
+from switchboard.telemetry import trace_job
 from switchboard.vocabulary import (
-    CallMode,
     DialOutcome,
     Handoff,
-    OutboundCallerResult,
+    LiveKitAttribute,
     QualifierState,
     TargetRoom,
     TransferProgress,
@@ -64,16 +69,6 @@ logger = logging.getLogger("switchboard.agents")
 AGENT_NAME = DEFAULT_QUALIFIER_NAME
 RESUMED = "Sorry, we were cut off. Let's carry on where we left off."
 """Said first by a qualifier that finds the caller's earlier answers (``attr.ANSWERED``)."""
-_DIAL_FAILURES = frozenset(
-    {
-        *DialOutcome,
-        OutboundCallerResult.BAD_METADATA,
-        TransferOutcome.NO_DECISION,
-        TransferOutcome.CALLER_LEFT,
-        TransferOutcome.HUMAN_LEFT,
-        TransferOutcome.ALL_BUSY,
-    }
-)
 
 
 def build_server(
@@ -102,7 +97,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
 def caller_label(caller: rtc.RemoteParticipant) -> str:
     """How the brief names the caller: their phone number when it is known."""
-    return caller.attributes.get("sip.phoneNumber") or caller.name or caller.identity
+    return (
+        caller.attributes.get(LiveKitAttribute.SIP_PHONE_NUMBER) or caller.name or caller.identity
+    )
 
 
 class QualifierCall:
@@ -123,15 +120,15 @@ class QualifierCall:
         self._lock = asyncio.Lock()
         self._answer_timer = Timer()
         self._digit_timer = Timer()
-        self._transfer_timer = Timer()
-        self._dispatch_timer = Timer()
         self._session_timer = Timer()
-        self._timers = (
-            self._answer_timer,
-            self._digit_timer,
-            self._transfer_timer,
-            self._dispatch_timer,
-            self._session_timer,
+        self._timers = (self._answer_timer, self._digit_timer, self._session_timer)
+        self._outbound_caller = OutboundCallerWatch(
+            ctx.room,
+            config,
+            on_failed=self._fallback,
+            # The human normally matches transfer.human and the presence watcher fires first;
+            # this covers a config whose human rule the dialed participant does not meet.
+            on_answered=lambda callee: self._connected(callee, leave=True),
         )
         self._progress = CallProgress(ctx.room.name)
         hold = config.transfer.hold
@@ -193,6 +190,7 @@ class QualifierCall:
         self._progress.advance(Progress.ENDED)
         for timer in self._timers:
             timer.cancel()
+        self._outbound_caller.stop()
         await self._hold.stop()
 
     async def _session_closed(self, reason: str) -> None:
@@ -204,6 +202,7 @@ class QualifierCall:
             return
         for timer in self._timers:
             timer.cancel()
+        self._outbound_caller.stop()
         await self._publisher.publish({attr.STATE: QualifierState.ENDED, attr.ERROR: reason})
         self._ctx.shutdown(reason=reason)
 
@@ -292,33 +291,17 @@ class QualifierCall:
         else:
             self._end_after_speaking(f"qualification ended: {result.outcome.value}")
 
-    def _outbound_job(
-        self, name: str, target: TransferTarget, brief: str, **mode_fields: Any
-    ) -> OutboundCallJob:
-        """The outbound-caller's job for ``target``: what every mode shares, then its own."""
-        return OutboundCallJob(
-            brief=brief,
-            caller_room=self._ctx.room.name,
-            caller_identity=self._caller.identity,
-            target=name,
-            traceparent=current_traceparent(),
-            display_name=target.display_name,
-            ringing_timeout_seconds=target.ringing_timeout_seconds,
-            **mode_fields,
-        )
-
     async def _start_transfer(self, name: str, target: TransferTarget, brief: str) -> None:
-        if target.room is TargetRoom.NEW:
-            await self._start_new_room(name, target, brief)
-            return
-        if not target.configured:
-            await self._fallback(
-                TransferOutcome.NOT_CONFIGURED,
-                f"transfer target {name!r} has no sip_trunk_id/number. Fix: set both under "
-                f"transfer.targets.{name} in the agents config.",
-            )
+        caller_number = self._caller.attributes.get(LiveKitAttribute.SIP_PHONE_NUMBER, "")
+        number = target.number_to_dial(caller_number)
+        problem = why_uncallable(name, target, number)
+        if problem is not None:
+            await self._fallback(TransferOutcome.NOT_CONFIGURED, problem)
             return
         if not self._progress.advance(Progress.TRANSFERRING):
+            return
+        if target.room is TargetRoom.NEW:
+            await self._start_new_room(name, target, brief, number)
             return
         if target.handoff is Handoff.WARM:
             # From now on only the caller hears us: the human is briefed by the outbound-caller.
@@ -337,21 +320,10 @@ class QualifierCall:
                 reason="transferred to human",
                 before_leaving=self._on_human_joined,
             )
-        first = target.lines()[0]
-        job = self._outbound_job(
-            name,
-            target,
-            brief,
-            number=first.number,
-            sip_trunk_id=first.sip_trunk_id,
-            handoff=target.handoff,
-            decision_seconds=target.decision_seconds,
-            humans=target.lines() if target.humans else [],
-            ring=target.ring,
-            busy_wait_seconds=target.busy_wait_seconds,
+        job = caller_room_job(
+            name, target, brief, caller_room=self._ctx.room.name, caller=self._caller.identity
         )
-        self._ctx.room.on("participant_attributes_changed", self._on_attributes_changed)
-        self._ctx.room.on("participant_connected", self._on_participant_connected)
+        self._outbound_caller.watch()
         outbound_caller = self._config.outbound_caller.name
         try:
             await start_agent_room(
@@ -367,35 +339,7 @@ class QualifierCall:
                 attr.TARGET: name,
             }
         )
-        limit = self._config.timeouts.transfer_seconds + target.transfer_allowance()
-        self._transfer_timer.arm(
-            limit,
-            lambda: self._fallback(
-                DialOutcome.TIMEOUT, "no human joined before timeouts.transfer_seconds"
-            ),
-        )
-        self._dispatch_timer.arm(self._config.timeouts.dispatch_seconds, self._not_dispatched)
-        for participant in list(self._ctx.room.remote_participants.values()):
-            self._on_participant_connected(participant)
-            self._on_attributes_changed({}, participant)
-
-    def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
-        if self._is_outbound_caller(participant):
-            self._dispatch_timer.cancel()
-
-    def _is_outbound_caller(self, participant: rtc.Participant) -> bool:
-        return participant.attributes.get(attr.AGENT) == self._config.outbound_caller.name
-
-    async def _not_dispatched(self) -> None:
-        name = self._config.outbound_caller.name
-        seconds = self._config.timeouts.dispatch_seconds
-        await self._fallback(
-            TransferOutcome.NOT_DISPATCHED,
-            f"no worker took the transfer: nothing registered as agent_name {name!r} joined "
-            f"within {seconds:g} s (timeouts.dispatch_seconds). Fix: run `switchboard agent "
-            f"outbound-caller --agent-name {name}`, or set outbound_caller.name in this "
-            "qualifier's agents config to the name your outbound-caller registers.",
-        )
+        self._outbound_caller.arm(target)
 
     async def _hold_after_speaking(self) -> None:
         """Hold audio for the caller once "please hold" has been said."""
@@ -408,22 +352,6 @@ class QualifierCall:
         await self._hold.stop()
         heard_by_all(self._ctx.room)
 
-    def _on_attributes_changed(
-        self, _changed: Mapping[str, str], participant: rtc.Participant
-    ) -> None:
-        if not self._is_outbound_caller(participant):
-            return
-        self._dispatch_timer.cancel()
-        outcome = participant.attributes.get(attr.RESULT, "")
-        if outcome in _DIAL_FAILURES:
-            error = participant.attributes.get(attr.ERROR, "")
-            spawn(self._fallback(outcome, error))
-        elif outcome == OutboundCallerResult.ANSWERED:
-            # The human normally matches transfer.human and the presence watcher fires first;
-            # this covers a config whose human rule the dialed participant does not meet.
-            callee = participant.attributes.get(attr.CALLEE, "")
-            spawn(self._connected(callee, leave=True))
-
     async def _on_human_joined(self, human: rtc.RemoteParticipant) -> None:
         await self._connected(human.identity, leave=False)
         with contextlib.suppress(TimeoutError):
@@ -433,7 +361,7 @@ class QualifierCall:
     async def _connected(self, human: str, *, leave: bool) -> None:
         if not self._progress.advance(Progress.TRANSFERRED):
             return
-        self._transfer_timer.cancel()
+        self._outbound_caller.stop()
         await self._hold.stop()
         await self._publisher.publish(
             {
@@ -449,10 +377,7 @@ class QualifierCall:
     async def _fallback(self, outcome: str, error: str) -> None:
         if not self._progress.advance(Progress.FALLBACK):
             return
-        self._transfer_timer.cancel()
-        self._dispatch_timer.cancel()
-        self._ctx.room.off("participant_attributes_changed", self._on_attributes_changed)
-        self._ctx.room.off("participant_connected", self._on_participant_connected)
+        self._outbound_caller.stop()
         logger.warning(
             "transfer failed",
             extra={"room": self._ctx.room.name, "outcome": outcome, "error": error},
@@ -483,37 +408,19 @@ class QualifierCall:
 
         spawn(end())
 
-    async def _start_new_room(self, name: str, target: TransferTarget, brief: str) -> None:
+    async def _start_new_room(
+        self, name: str, target: TransferTarget, brief: str, number: str
+    ) -> None:
         """``room: new``: the outbound-caller calls in a new room; the caller's call ends."""
-        number = target.number_to_dial(self._caller.attributes.get("sip.phoneNumber", ""))
-        if not target.configured or not number:
-            missing = (
-                "the caller's phone number is unknown"
-                if target.configured
-                else "the target has no sip_trunk_id/number"
-            )
-            await self._fallback(
-                TransferOutcome.NOT_CONFIGURED,
-                f"transfer target {name!r} cannot be called: {missing}. Fix: set sip_trunk_id "
-                f"and number under transfer.targets.{name} (number: caller needs a SIP caller).",
-            )
-            return
-        if not self._progress.advance(Progress.TRANSFERRING):
-            return
         options = target.new_room
         room = options.room_name(caller_label(self._caller), self._ctx.job.id[-6:].lower())
-        job = self._outbound_job(
+        job = new_room_job(
             name,
             target,
             brief,
-            mode=CallMode.REPRESENTATIVE,
+            caller_room=self._ctx.room.name,
+            caller=self._caller.identity,
             number=number,
-            sip_trunk_id=target.sip_trunk_id,
-            say=[options.greeting, brief] if options.say_brief else [options.greeting],
-            on_no_representative=options.on_no_representative,
-            representative=options.representative,
-            representative_wait_seconds=options.representative_wait_seconds,
-            wait_for_caller=target.calls_caller_back,
         )
         try:
             await start_agent_room(
