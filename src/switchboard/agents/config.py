@@ -46,8 +46,8 @@ FALLBACK_OUTCOMES: Final = (
 
 def _fallback_outcome(value: str) -> str:
     if value not in FALLBACK_OUTCOMES:
-        allowed = ", ".join(repr(o.value) for o in FALLBACK_OUTCOMES)
-        raise ValueError(f"{value!r} is not a transfer outcome a fallback can name; use {allowed}")
+        *others, last = (repr(o.value) for o in FALLBACK_OUTCOMES)
+        raise ValueError(f"Input should be {', '.join(others)} or {last}")  # as pydantic's enums
     return value
 
 
