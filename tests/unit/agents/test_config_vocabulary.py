@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.agents.config import AgentsConfigError, parse_config
+from switchboard.agents.config import parse_config
 from switchboard.vocabulary import (
     AttributeKey,
     DialOutcome,
@@ -15,14 +15,11 @@ from switchboard.vocabulary import (
     TargetRoom,
     TransferOutcome,
 )
+from tests.unit.agents.test_config import MINIMAL, problems
 
-CONFIG = """\
-qualifier:
-  greeting: Hi
-  questions:
-    - id: owner
-      kind: yes_no
-      prompt: Do you own it?
+CONFIG = (
+    MINIMAL
+    + """\
 transfer:
   targets:
     desk: {display_name: Desk, handoff: direct, room: caller}
@@ -32,12 +29,7 @@ transfer:
     outcome_say: {human_left: Gone.}
   human: {kinds: [sip]}
 """
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(AgentsConfigError) as info:
-        parse_config(text, "agents.yaml")
-    return [str(issue) for issue in info.value.issues]
+)
 
 
 def test_the_config_words_load_as_the_vocabulary_s_enums() -> None:
@@ -53,7 +45,7 @@ def test_the_config_words_load_as_the_vocabulary_s_enums() -> None:
 
 
 def test_the_defaults_are_the_vocabulary_s_words() -> None:
-    config = parse_config(CONFIG.split("transfer:")[0])
+    config = parse_config(MINIMAL)
     attribute = config.transfer.human.attribute
     assert attribute is not None
     assert (attribute.name, attribute.value) == (AttributeKey.ROLE, Role.HUMAN_AGENT)
