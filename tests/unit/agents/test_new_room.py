@@ -15,6 +15,7 @@ from switchboard.agents.config import (
     parse_config,
 )
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
+from switchboard.vocabulary import ParticipantKind
 
 MINIMAL = """\
 qualifier:
@@ -111,7 +112,9 @@ def test_representative_job_round_trips() -> None:
         sip_trunk_id="ST_1",
         mode="representative",
         say=["Hello.", "Caller qualified."],
-        representative=REPRESENTATIVE.model_copy(update={"kinds": ["standard", "sip"]}),
+        representative=REPRESENTATIVE.model_copy(
+            update={"kinds": [ParticipantKind.STANDARD, ParticipantKind.SIP]}
+        ),
         representative_wait_seconds=30,
         wait_for_caller=True,
     )
