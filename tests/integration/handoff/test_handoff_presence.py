@@ -202,6 +202,7 @@ async def _sip_caller_in_room(
     await dial(
         lkapi, trunk_id=line.trunk_id, number="+15557000003", room_name=room_name, identity="caller"
     )
+
     # CreateSIPParticipant returns on the 200 OK; livekit-sip sets ``sip.callStatus`` to
     # "active" in a separate update that can reach ListParticipants a moment later.
     async def answered() -> bool:
