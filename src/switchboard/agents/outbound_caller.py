@@ -23,9 +23,9 @@ from switchboard.agents.direct_call import DirectCall
 from switchboard.agents.job_call import JobCall
 from switchboard.agents.jobs import JobMetadataError, OutboundCallJob
 from switchboard.agents.representative_call import RepresentativeCall
-from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
+from switchboard.agents.server import WorkerSettings, build_agent_server, start_job
 from switchboard.agents.warm_call import WarmCall
-from switchboard.telemetry import context_from_traceparent, follow, trace_job
+from switchboard.telemetry import context_from_traceparent, follow
 from switchboard.vocabulary import CallMode, Handoff, OutboundCallerResult, OutboundCallerState
 
 logger = logging.getLogger("switchboard.agents")
@@ -49,12 +49,8 @@ def call_class_for(job: OutboundCallJob) -> type[JobCall]:
 
 async def entrypoint(ctx: JobContext) -> None:
     """Job entrypoint: read the job, run the call its mode names."""
-    config = job_config(ctx)
-    name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
-    publisher = attr.AttributePublisher(ctx.room, name)
-    trace_job(ctx, publisher.spans)
-    await ctx.connect()
-    await publisher.publish({attr.AGENT: name, attr.STATE: OutboundCallerState.STARTING})
+    started = await start_job(ctx, AGENT_NAME, OutboundCallerState.STARTING)
+    publisher = started.publisher
     try:
         job = OutboundCallJob.parse(ctx.job.metadata)
     except JobMetadataError as exc:
@@ -71,4 +67,4 @@ async def entrypoint(ctx: JobContext) -> None:
     carried = context_from_traceparent(job.traceparent)
     if carried is not None:  # a room the call led to: stay in the caller's trace
         follow(carried, publisher.spans)
-    await call_class_for(job)(ctx, config, publisher, job).run()
+    await call_class_for(job)(ctx, started.config, publisher, job).run()

@@ -43,7 +43,7 @@ from switchboard.agents.qualifier_transfer import (
     new_room_job,
     why_uncallable,
 )
-from switchboard.agents.server import WorkerSettings, build_agent_server, job_config
+from switchboard.agents.server import WorkerSettings, build_agent_server, start_job
 from switchboard.handoff import (
     HoldAudio,
     HoldPattern,
@@ -54,7 +54,6 @@ from switchboard.handoff import (
     only_heard_by,
     start_agent_room,
 )
-from switchboard.telemetry import trace_job
 from switchboard.vocabulary import (
     DialOutcome,
     Handoff,
@@ -80,18 +79,13 @@ def build_server(
 
 async def entrypoint(ctx: JobContext) -> None:
     """Job entrypoint: wait for the caller, run the qualification, transfer or say goodbye."""
-    config = job_config(ctx)
-    name = ctx.job.agent_name or AGENT_NAME  # the name this worker registered under
-    publisher = attr.AttributePublisher(ctx.room, name)
-    trace_job(ctx, publisher.spans)
-    await ctx.connect()
-    await publisher.publish({attr.AGENT: name, attr.STATE: QualifierState.WAITING})
+    started = await start_job(ctx, AGENT_NAME, QualifierState.WAITING)
     caller = await ctx.wait_for_participant()
     logger.info(
         "caller joined",
         extra={"room": ctx.room.name, "caller": caller.identity, "pid": os.getpid()},
     )  # the pid: which job process holds this call, for operators (and the crash tests)
-    call = QualifierCall(ctx, config, publisher, caller)
+    call = QualifierCall(ctx, started.config, started.publisher, caller)
     await call.run()
 
 

@@ -14,6 +14,7 @@ from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess,
 from switchboard.agents import attributes
 from switchboard.agents.config import CONFIG_ENV_VAR, AgentsConfig, load_config
 from switchboard.agents.evict import evict_dead_jobs
+from switchboard.telemetry import trace_job
 
 logger = logging.getLogger("switchboard.agents")
 
@@ -86,6 +87,26 @@ class _Acceptor:
 def load_process_config(proc: JobProcess) -> None:
     """Job-process setup: load the YAML named by ``SWITCHBOARD_AGENTS_CONFIG`` (or the default)."""
     proc.userdata["config"] = load_config(os.environ.get(CONFIG_ENV_VAR) or None)
+
+
+@dataclass(frozen=True, slots=True)
+class StartedJob:
+    """A job in its room: the process's config, the name it runs as, its attribute publisher."""
+
+    config: AgentsConfig
+    name: str
+    publisher: attributes.AttributePublisher
+
+
+async def start_job(ctx: JobContext, default_name: str, state: str) -> StartedJob:
+    """Join the job's room traced, and publish the agent's name and first ``state``."""
+    config = job_config(ctx)
+    name = ctx.job.agent_name or default_name  # the name this worker registered under
+    publisher = attributes.AttributePublisher(ctx.room, name)
+    trace_job(ctx, publisher.spans)
+    await ctx.connect()
+    await publisher.publish({attributes.AGENT: name, attributes.STATE: state})
+    return StartedJob(config, name, publisher)
 
 
 def job_config(ctx: JobContext) -> AgentsConfig:
