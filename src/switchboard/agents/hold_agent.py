@@ -23,6 +23,7 @@ from livekit.agents import AgentServer, JobContext
 from switchboard.agents import attributes as attr
 from switchboard.agents.server import WorkerSettings, build_agent_server
 from switchboard.agents.speech import pcm_from_wav, synthesize_wav
+from switchboard.aio import cancel_and_wait
 from switchboard.handoff.hold import SAMPLE_RATE, HoldPattern, pattern_frames
 from switchboard.rules.admission_models import DEFAULT_HOLD_AGENT, HoldAudio
 from switchboard.rules.hold import POSITION_ATTRIBUTE, QUEUE_TOPIC, HoldNotice
@@ -103,11 +104,7 @@ class HoldLine:
 
     async def close(self) -> None:
         """Stop the audio and the announcements (idempotent)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self._source.aclose()
 

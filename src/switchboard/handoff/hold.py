@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from livekit import rtc
 from opentelemetry.trace import Span
 
+from switchboard.aio import cancel_and_wait
 from switchboard.telemetry import start_step
 from switchboard.tracing.steps import Step
 
@@ -91,9 +92,7 @@ class HoldAudio:
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         span, self._span = self._span, None
         if span is not None:
             span.end()

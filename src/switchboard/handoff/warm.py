@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from livekit import api, rtc
 
+from switchboard.aio import cancel_and_wait
 from switchboard.handoff.consultation import Consultation, heard_by_all, only_heard_by
 from switchboard.handoff.dialing import dial, hang_up
 from switchboard.handoff.errors import DialError
@@ -154,9 +155,7 @@ async def warm_transfer_first(
         left = asyncio.ensure_future(caller_left.wait())
         done, _ = await asyncio.wait({steps, left}, return_when=asyncio.FIRST_COMPLETED)
         if steps not in done:
-            steps.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await steps
+            await cancel_and_wait([steps])
             result.outcome = TransferOutcome.CALLER_LEFT
             result.error = None
             human = room.remote_participants.get(result.human_identity)

@@ -8,13 +8,13 @@ call it on first use. In ``server`` mode it starts the dispatcher and reconciler
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import socket
 from dataclasses import dataclass
 
+from switchboard.aio import cancel_and_wait
 from switchboard.livekit import LiveKitClient
 from switchboard.rules import ReloadResult, RulesError, RulesHolder
 from switchboard.service.caller_queue import CallerQueue
@@ -116,11 +116,7 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Cancel the loops and close the store and the LiveKit client."""
         async with self._lock:
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(self._tasks)
             self._tasks.clear()
             parts, self._parts = self._parts, None
             if parts is not None:
