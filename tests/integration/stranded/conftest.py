@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +23,6 @@ from typing import Any
 import pytest
 import yaml
 
-from switchboard.stack.config import free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from switchboard.store import Store
@@ -37,6 +34,7 @@ from tests.integration.callflow.conftest import (
     start_callflow_system,
 )
 from tests.support.rtp_capture import Chunk, rms
+from tests.support.serve import start_serve
 
 UNSERVED_CALLED = "+19497710099"
 UNSERVED_AGENT = "nobody-serves-this"
@@ -107,51 +105,6 @@ default: nobody""",
     return path
 
 
-def start_serving(process: ManagedProcess, port: int) -> None:
-    """Start ``switchboard serve`` and wait until its /readyz answers (stop it if it never does)."""
-    process.start()
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
-                return bool(reply.status == 200)
-        except OSError:
-            return False
-
-    try:
-        process.wait_ready(ready, 60)
-    except BaseException:
-        process.stop()
-        raise
-
-
-def start_serve(
-    system: CallFlowSystem, rules: Path, env: Mapping[str, str]
-) -> tuple[ManagedProcess, str]:
-    """``switchboard serve`` for ``system``'s stack, on a SQLite store of its own; ready."""
-    port = free_port()
-    store_url = f"sqlite+aiosqlite:///{system.workdir / 'switchboard.db'}"
-    process = ManagedProcess(
-        name="serve",
-        argv=[
-            sys.executable,
-            "-m",
-            "switchboard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--rules",
-            str(rules),
-            "--store",
-            store_url,
-        ],
-        log_path=system.workdir / "serve.log",
-        env={**system.stack.config.env(), **env},
-    )
-    start_serving(process, port)
-    return process, store_url
-
-
 @contextmanager
 def start_stranded_system(
     tmp_path_factory: pytest.TempPathFactory,
@@ -169,11 +122,11 @@ def start_stranded_system(
         rules=rules,
         called=(CALLED, UNSERVED_CALLED),
     ) as callflow:
-        service, store_url = start_serve(callflow, rules, env)
+        served = start_serve({**callflow.stack.config.env(), **env}, callflow.workdir, rules)
         try:
-            yield StrandedSystem(callflow, service, store_url)
+            yield StrandedSystem(callflow, served.process, served.store_url)
         finally:
-            service.stop()
+            served.stop()
 
 
 def customers_only() -> dict[str, Any]:

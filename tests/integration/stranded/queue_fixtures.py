@@ -27,9 +27,9 @@ from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from switchboard.store import CallerStatus, QueuedCaller, Store
-from tests.integration.stranded.conftest import start_serving
 from tests.support.participants import eventually
 from tests.support.rtp_capture import HEARD, Chunk, RtpCapture, rms, tone_level
+from tests.support.serve import start_serve
 from tests.support.sipp import Sipp, free_media_port, start_dtmf_caller
 from tests.support.workers import wait_registered
 
@@ -264,43 +264,22 @@ def start_queue_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Que
     try:
         rules = workdir / "queue-rules.yaml"
         rules.write_text(QUEUE_RULES)
-        store_url = f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}"
-        processes.append(_serve(stack, workdir, rules, store_url, serve_port))
+        env = {
+            **stack.config.env(),
+            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+            "SWITCHBOARD_POLL_INTERVAL": "0.2",
+        }
+        served = start_serve(env, workdir, rules, port=serve_port)
+        processes.append(served.process)
         job_log = workdir / "served-jobs.jsonl"
         processes.append(_hold_agent(stack, workdir))
         processes.append(_served_worker(stack, workdir, job_log))
         asyncio.run(_sip(stack))
-        yield QueueSystem(stack, workdir, store_url, job_log)
+        yield QueueSystem(stack, workdir, served.store_url, job_log)
     finally:
         for process in reversed(processes):
             process.stop()
         stack.stop()
-
-
-def _serve(stack: Stack, workdir: Path, rules: Path, store_url: str, port: int) -> ManagedProcess:
-    process = ManagedProcess(
-        name="serve",
-        argv=[
-            sys.executable,
-            "-m",
-            "switchboard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--rules",
-            str(rules),
-            "--store",
-            store_url,
-        ],
-        log_path=workdir / "serve.log",
-        env={
-            **stack.config.env(),
-            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-            "SWITCHBOARD_POLL_INTERVAL": "0.2",
-        },
-    )
-    start_serving(process, port)
-    return process
 
 
 def _hold_agent(stack: Stack, workdir: Path) -> ManagedProcess:

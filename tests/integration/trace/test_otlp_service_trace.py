@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from tests.integration.callflow.conftest import (
     start_agent,
 )
 from tests.integration.callflow.observe import caller_room
-from tests.integration.stranded.conftest import start_serving
 from tests.integration.trace.test_otlp_call_trace import (
     PRESS_AFTER_MS,
     CallTrace,
@@ -49,6 +47,7 @@ from tests.integration.trace.test_otlp_call_trace import (
     start,
     tags,
 )
+from tests.support.serve import start_serve
 from tests.support.sipp import start_tone_dtmf_caller, start_tone_uas
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(300)]
@@ -103,7 +102,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSystem]:
         stack.start(lambda _m: None)
         rules = workdir / "rules.yaml"
         rules.write_text(RULES)
-        processes.append(serve(stack, workdir, rules, port, jaeger))
+        env = {
+            **stack.config.env(),
+            **jaeger.otel_env(SERVICE),
+            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+        }
+        processes.append(start_serve(env, workdir, rules, port=port).process)
         human_port = free_port()
         trunk_id = _setup_sip(stack, human_port, rules, (CALLED,))
         asyncio.run(dispatch_rule_without_agents(stack))
@@ -119,33 +123,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSystem]:
         os.environ.clear()
         os.environ.update(saved)
         jaeger.stop()
-
-
-def serve(stack: Stack, workdir: Path, rules: Path, port: int, jaeger: Jaeger) -> ManagedProcess:
-    """``switchboard serve`` exporting its spans to ``jaeger`` as ``SERVICE``; ready."""
-    process = ManagedProcess(
-        name="serve",
-        argv=[
-            sys.executable,
-            "-m",
-            "switchboard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--rules",
-            str(rules),
-            "--store",
-            f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}",
-        ],
-        log_path=workdir / "serve.log",
-        env={
-            **stack.config.env(),
-            **jaeger.otel_env(SERVICE),
-            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-        },
-    )
-    start_serving(process, port)
-    return process
 
 
 async def dispatch_rule_without_agents(stack: Stack) -> None:
