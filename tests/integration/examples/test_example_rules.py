@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import sys
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from tests.integration.service.harness import RunningService, sign, switchboard
 from tests.support.participants import eventually
+from tests.support.serve import start_serve
 from tests.support.sipp import Sipp, start_uac, start_uas
 from tests.support.workers import wait_registered
 
@@ -282,39 +282,24 @@ def _called(event: dict[str, Any]) -> str:
 
 async def _serve(system: ExampleSystem, rules_file: Path) -> ManagedProcess:
     """``switchboard serve --rules FILE`` with the SIP dispatch rules made for it."""
-    port = free_port()
     name = rules_file.stem
-    process = ManagedProcess(
+    env = {
+        **system.stack.config.env(),
+        # The reconciler would decide from the rooms' real creation time.
+        "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+        "SWITCHBOARD_POLL_INTERVAL": "0.2",
+    }
+    served = await asyncio.to_thread(
+        start_serve,
+        env,
+        system.workdir,
+        rules_file,
+        store_url=f"sqlite+aiosqlite:///{system.workdir / name}.db",
         name=f"serve-{name}",
-        argv=[
-            sys.executable,
-            "-m",
-            "switchboard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--rules",
-            str(rules_file),
-        ],
-        log_path=system.workdir / f"serve-{name}.log",
-        env={
-            **system.stack.config.env(),
-            "SWITCHBOARD_STORE_URL": f"sqlite+aiosqlite:///{system.workdir / name}.db",
-            # The reconciler would decide from the rooms' real creation time.
-            "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-            "SWITCHBOARD_POLL_INTERVAL": "0.2",
-        },
     )
-    process.start()
-    await asyncio.to_thread(process.wait_ready, lambda: _healthy(port), 60)
-    system.front.service_url = f"http://127.0.0.1:{port}"
+    system.front.service_url = served.url
     await _sip_dispatch_rules(system, rules_file)
-    return process
-
-
-def _healthy(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-        return bool(response.status == 200)
+    return served.process
 
 
 async def _sip_dispatch_rules(system: ExampleSystem, rules_file: Path) -> None:
