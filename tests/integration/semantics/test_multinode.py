@@ -223,6 +223,14 @@ async def test_m3_the_hosting_node_alone_sends_the_rooms_webhooks(two_nodes: Two
         for number in (1, 2):
             room = await room_on(stack, one, number, "m3")
             person = await connect(stack, two_nodes.node(3 - number), room, "person")
+
+            # participant_joined is sent when the participant turns ACTIVE on the hosting
+            # node, which can come after connect() returns; leaving before it sends none.
+            async def active(room: str = room) -> bool:
+                listed = await one.room.list_participants(api.ListParticipantsRequest(room=room))
+                return any(p.state == api.ParticipantInfo.State.ACTIVE for p in listed.participants)
+
+            await eventually(active, timeout=15)
             await person.disconnect()
             await one.room.delete_room(api.DeleteRoomRequest(room=room))
 
