@@ -11,12 +11,9 @@ webhooks. ``before=True`` is the seed's setup: his programs and his dispatch rul
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +26,7 @@ from livekit import api
 from switchboard.stack.config import StackConfig, free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
+from tests.support.serve import start_serve
 from tests.support.workers import wait_registered
 
 REPO = Path(__file__).resolve().parents[3]
@@ -75,26 +73,8 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
             )
             switchboard(stack, "rules", "apply", "--sip", "--yes", "--rules", str(BYO_RULES))
             asyncio.run(delete_the_users_rule(stack))
-            serve = ManagedProcess(
-                name="switchboard-serve",
-                argv=[
-                    sys.executable,
-                    "-m",
-                    "switchboard.cli",
-                    "serve",
-                    "--port",
-                    str(serve_port),
-                    "--rules",
-                    str(BYO_RULES),
-                    "--store",
-                    f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}",
-                ],
-                log_path=workdir / "serve.log",
-                env=stack.config.env(),
-            )
-            serve.start()
-            system.processes.append(serve)
-            _wait_healthy(serve, f"http://127.0.0.1:{serve_port}/healthz")
+            served = start_serve(stack.config.env(), workdir, BYO_RULES, port=serve_port)
+            system.processes.append(served.process)
         programs = BYO / "before" if before else BYO
         for program in ("qual_agent.py", "agent.py"):
             system.processes.append(
@@ -105,18 +85,6 @@ def byo_system(workdir: Path, *, before: bool) -> Iterator[ByoSystem]:
         for process in system.processes:
             process.stop()
         stack.stop()
-
-
-def _wait_healthy(process: ManagedProcess, url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
-            if response.status == 200:
-                return
-        if not process.running():
-            raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
-        time.sleep(0.2)
-    raise RuntimeError(f"{process.name} not healthy in {timeout}s:\n{process.tail()}")
 
 
 def start_user_agent(stack: Stack, program: Path, workdir: Path, trunk_id: str) -> ManagedProcess:
