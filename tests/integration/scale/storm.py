@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from tests.support.rtp_capture import Chunk, RtpCapture, decode, rms
+from tests.support.serve import launch_serve
 
 SCENARIO = Path(__file__).with_name("uac_storm.xml")
 CALLER_BLOCK = "40"  # callers are +155540<n>, n = sipp's call number
@@ -185,25 +185,10 @@ def start_replica(
         "SWITCHBOARD_BACKOFF_BASE_SECONDS": "0.3",
         "SWITCHBOARD_BACKOFF_MAX_SECONDS": "3",
     }
-    process = ManagedProcess(
-        name=f"replica-{number}",
-        argv=[
-            sys.executable,
-            "-m",
-            "switchboard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--rules",
-            str(rules),
-            "--store",
-            store_url,
-        ],
-        log_path=workdir / f"replica-{number}.log",
-        env=env,
+    served = launch_serve(
+        env, workdir, rules, port=port, store_url=store_url, name=f"replica-{number}"
     )
-    process.start()
-    return process
+    return served.process
 
 
 @dataclass
