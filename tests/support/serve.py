@@ -60,7 +60,7 @@ class Served:
         self.process.stop()
 
 
-def launch_serve(
+def start_serve(
     env: Mapping[str, str],
     workdir: Path,
     rules: Path,
@@ -69,8 +69,10 @@ def launch_serve(
     store_url: str | None = None,
     extra_args: Sequence[str] = (),
     name: str = "serve",
+    readiness: Readiness | None = Readiness.READY,
 ) -> Served:
-    """Start ``switchboard serve --rules RULES`` (log ``workdir/NAME.log``) without waiting.
+    """Start ``switchboard serve --rules RULES`` (log ``workdir/NAME.log``) and wait until
+    ``readiness``'s route answers (stopped if it never does; ``None``: do not wait).
 
     ``env`` is added to this process's environment; ``port`` defaults to a free one (pass it
     when livekit-server's webhook URL was fixed first); ``store_url`` defaults to
@@ -98,23 +100,7 @@ def launch_serve(
         env=dict(env),
     )
     process.start()
-    return Served(process, port, store_url)
-
-
-def start_serve(
-    env: Mapping[str, str],
-    workdir: Path,
-    rules: Path,
-    *,
-    port: int | None = None,
-    store_url: str | None = None,
-    extra_args: Sequence[str] = (),
-    name: str = "serve",
-    readiness: Readiness = Readiness.READY,
-) -> Served:
-    """``launch_serve``, then wait for ``readiness``'s route (stopped if it never answers)."""
-    served = launch_serve(
-        env, workdir, rules, port=port, store_url=store_url, extra_args=extra_args, name=name
-    )
-    served.wait_ready(readiness)
+    served = Served(process, port, store_url)
+    if readiness is not None:
+        served.wait_ready(readiness)
     return served

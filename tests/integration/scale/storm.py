@@ -14,7 +14,7 @@ from pathlib import Path
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from tests.support.rtp_capture import Chunk, RtpCapture, decode, rms
-from tests.support.serve import launch_serve
+from tests.support.serve import start_serve
 
 SCENARIO = Path(__file__).with_name("uac_storm.xml")
 CALLER_BLOCK = "40"  # callers are +155540<n>, n = sipp's call number
@@ -185,8 +185,15 @@ def start_replica(
         "SWITCHBOARD_BACKOFF_BASE_SECONDS": "0.3",
         "SWITCHBOARD_BACKOFF_MAX_SECONDS": "3",
     }
-    served = launch_serve(
-        env, workdir, rules, port=port, store_url=store_url, name=f"replica-{number}"
+    # Not awaited here: the test starts every replica, then waits for them all.
+    served = start_serve(
+        env,
+        workdir,
+        rules,
+        port=port,
+        store_url=store_url,
+        name=f"replica-{number}",
+        readiness=None,
     )
     return served.process
 
