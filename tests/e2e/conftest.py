@@ -1,14 +1,12 @@
-"""The console under test: the real service app (when present) with the console mounted, served
-by uvicorn; the real qualifier worker; Debian's chromium with fake media devices."""
+"""The console under test: ``switchboard serve`` (the service with the console mounted) in its own
+process; the real qualifier worker; Debian's chromium with fake media devices."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from livekit import api
 from playwright.async_api import Browser, async_playwright
-from starlette.applications import Starlette
 
 from switchboard import console
 from switchboard.stack.config import free_port
 from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
+from tests.support.serve import start_serve
 from tests.support.webhook_sink import WebhookSink
 from tests.support.workers import wait_registered
 
@@ -101,56 +98,6 @@ def qualifier_worker(
         process.stop()
 
 
-def _service_app(
-    stack: Stack, rules: Path, store_url: str, trunk_id: str = "", mode: str | None = None
-) -> Starlette | None:
-    try:
-        from switchboard.service.app import create_app
-        from switchboard.settings import load_settings
-    except ImportError:
-        return None
-    settings = load_settings(
-        livekit_url=stack.config.url,
-        livekit_api_key=stack.config.api_key,
-        livekit_api_secret=stack.config.api_secret,
-        rules=rules,
-        store_url=store_url,
-        token_secret=SECRET,
-        mode=mode,
-    )
-    if not trunk_id:
-        return create_app(settings)  # the service mounts the console itself
-    # The console reads its outbound trunk from the environment when the app is built.
-    saved = os.environ.get(console.OUTBOUND_TRUNK_ENV)
-    os.environ[console.OUTBOUND_TRUNK_ENV] = trunk_id
-    try:
-        return create_app(settings)
-    finally:
-        if saved is None:
-            del os.environ[console.OUTBOUND_TRUNK_ENV]
-        else:
-            os.environ[console.OUTBOUND_TRUNK_ENV] = saved
-
-
-def _console_only_app(stack: Stack, rules: Path, store_url: str, trunk_id: str = "") -> Starlette:
-    from switchboard.rules import load_rules
-
-    compiled = load_rules(rules)
-    deps = console.ConsoleDeps(
-        livekit_url=stack.config.url,
-        api_url=stack.config.http_url,
-        api_key=stack.config.api_key,
-        api_secret=stack.config.api_secret,
-        token_secret=SECRET,
-        store=store_url,
-        sip_outbound_trunk_id=trunk_id,
-        make_token=console.rules_token_maker(
-            stack.config.url, stack.config.api_key, stack.config.api_secret, lambda: compiled
-        ),
-    )
-    return Starlette(routes=console.routes(deps))
-
-
 def _relay_webhooks(sink: WebhookSink, url: str, stop: threading.Event) -> None:
     """Forward what livekit-server posts to the session's sink, byte for byte, to the service."""
     sent = len(sink.received)
@@ -174,44 +121,32 @@ def _relay_webhooks(sink: WebhookSink, url: str, stop: threading.Event) -> None:
 def _serve(
     stack: Stack, sink: WebhookSink | None, rules: Path, store_dir: Path, trunk_id: str = ""
 ) -> Iterator[ConsoleServer]:
-    """The app on a free loopback port; with ``sink``, livekit-server's webhooks relayed to it."""
-    store_url = f"sqlite+aiosqlite:///{store_dir / 'switchboard.db'}"
-    # Without the webhooks, a second service must not run its dispatcher and reconciler loops
-    # against the shared stack's rooms: "function" mode runs nothing in the background.
-    app = _service_app(stack, rules, store_url, trunk_id, None if sink else "function")
-    uses_service = app is not None
-    if app is None:
-        app = _console_only_app(stack, rules, store_url, trunk_id)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the console app did not start")
-        time.sleep(0.05)
-    base_url = f"http://127.0.0.1:{port}"
+    """``switchboard serve`` (store and log in ``store_dir``); with ``sink``, livekit-server's
+    webhooks relayed to it."""
+    env = {**stack.config.env(), "SWITCHBOARD_TOKEN_SECRET": SECRET}
+    if sink is None:
+        # Without the webhooks, a second service must not run its dispatcher and reconciler
+        # loops against the shared stack's rooms: "function" mode runs nothing in the background.
+        env["SWITCHBOARD_MODE"] = "function"
+    if trunk_id:
+        env[console.OUTBOUND_TRUNK_ENV] = trunk_id
+    served = start_serve(env, store_dir, rules)
     stop = threading.Event()
     relay = None
-    if uses_service and sink is not None:
+    if sink is not None:
         relay = threading.Thread(
             target=_relay_webhooks,
-            args=(sink, f"{base_url}/livekit/webhook", stop),
+            args=(sink, f"{served.url}/livekit/webhook", stop),
             daemon=True,
         )
         relay.start()
     try:
-        yield ConsoleServer(base_url, SECRET, uses_service)
+        yield ConsoleServer(served.url, SECRET, uses_service=True)
     finally:
         stop.set()
-        server.should_exit = True
-        thread.join(10)
         if relay is not None:
             relay.join(5)
+        served.stop()
 
 
 @pytest.fixture(scope="session")
