@@ -24,10 +24,22 @@ class RoomsWatch:
         self.agents: dict[str, set[str]] = {}
         self.agent_identities: dict[str, set[str]] = {}
         self.dispatches: dict[str, set[str]] = {}
+        self._rounds = 0
+        self._round_done = asyncio.Condition()
         self._task = asyncio.create_task(self._run())
 
     def rooms(self, prefix: str) -> list[str]:
         return sorted(room for room in self.dispatches if room.startswith(prefix))
+
+    async def caught_up(self, timeout: float = 20) -> None:
+        """Wait until a whole round of polls has started after this call.
+
+        What a test saw a moment ago (an agent in a room) is then in ``agents``; without this
+        the round under way may have read that room just before the agent joined.
+        """
+        target = self._rounds + 2
+        async with asyncio.timeout(timeout), self._round_done:
+            await self._round_done.wait_for(lambda: self._rounds >= target)
 
     async def _run(self) -> None:
         while True:
@@ -35,6 +47,9 @@ class RoomsWatch:
                 rooms = await self.lkapi.room.list_rooms(api.ListRoomsRequest())
                 for room in rooms.rooms:
                     await self._look(room.name)
+            async with self._round_done:
+                self._rounds += 1
+                self._round_done.notify_all()
             await asyncio.sleep(0.2)
 
     async def _look(self, room: str) -> None:

@@ -273,6 +273,7 @@ async def test_a_room_created_with_metadata_gets_only_the_outbound_caller_which_
             )
 
         await eventually(human_active, timeout=90)
+        await watch.caught_up()  # the agent stays until the representative joins
         assert watch.agents[room] == {"outbound-caller"}, watch.agents
         [callee] = [p for p in await participants(lkapi, room) if p.kind != AGENT]
         assert callee.attributes.get("sip.phoneNumber") == HUMAN_NUMBER, callee.attributes
