@@ -142,6 +142,10 @@ def _registered(log: Path) -> bool:
     return log.exists() and "registered worker" in log.read_text(errors="replace")
 
 
+SIGNAL_CHECK_SECONDS = 0.5
+"""How often the main thread wakes to run pending signal handlers while it waits."""
+
+
 @contextmanager
 def until_interrupted() -> Iterator[threading.Event]:
     """An event set by SIGTERM; Ctrl-C (SIGINT) ends the ``with`` block quietly."""
@@ -163,7 +167,11 @@ def run_session(session: DevSession, announce: Callable[[DevSession], None]) -> 
             announce(session)
             watcher = threading.Thread(target=session.watch_agents, args=(stop,), daemon=True)
             watcher.start()
-            stop.wait()
+            # Wake every half second: CPython runs a signal's handler only in the main thread,
+            # and a process-directed SIGINT can land in the watcher thread instead, leaving a
+            # main thread blocked in an untimed wait deaf to Ctrl-C (seen once in CI: 30 s).
+            while not stop.wait(SIGNAL_CHECK_SECONDS):
+                pass
         finally:
             stop.set()
             session.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import signal
@@ -39,6 +40,8 @@ rules:
 default: nobody
 """
 READY_LINE = "# Ctrl-C stops"
+SYS_TGKILL = 234
+"""x86-64 Linux."""
 
 
 def base_env(**livekit: str) -> dict[str, str]:
@@ -257,3 +260,25 @@ def test_wrong_secret_and_unreachable_url_are_said_plainly(
     for answer in answers:
         assert "started" not in answer.stderr  # nothing was started
         assert "not-the-secret" not in answer.stderr + answer.stdout
+
+
+def tgkill(pid: int, tid: int, sig: int) -> None:
+    """Send ``sig`` to one thread of another process (Linux ``tgkill``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(SYS_TGKILL, pid, tid, sig) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill({pid}, {tid}, {sig})")
+
+
+def test_ctrl_c_is_heard_when_the_kernel_hands_it_to_a_thread_other_than_the_main_one(
+    dev_remote: tuple[DevRemote, Path],
+) -> None:
+    """The kernel may deliver a process-directed SIGINT to any thread; CPython runs the handler
+    in the main thread only when it runs bytecode. Seen once in CI: dev --remote sat out a
+    Ctrl-C for 30 s, its main thread blocked in an untimed wait."""
+    dev, _ = dev_remote
+    dev.wait_for_line(READY_LINE, timeout=120)
+    pid = dev.process.pid
+    others = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid]
+    assert others, "dev --remote has no thread besides the main one"
+    tgkill(pid, others[0], signal.SIGINT)
+    assert dev.process.wait(timeout=30) == 0, "".join(dev.stderr)
