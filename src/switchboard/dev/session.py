@@ -148,15 +148,24 @@ SIGNAL_CHECK_SECONDS = 0.5
 
 @contextmanager
 def until_interrupted() -> Iterator[threading.Event]:
-    """An event set by SIGTERM; Ctrl-C (SIGINT) ends the ``with`` block quietly."""
+    """An event set by SIGINT (Ctrl-C) or SIGTERM.
+
+    SIGINT gets a handler of its own rather than Python's KeyboardInterrupt: a process started
+    as a background job of a script inherits SIGINT as "ignored", and Python then installs no
+    handler for it, so Ctrl-C (or a test's SIGINT) would never reach us.
+    """
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = {
+        number: signal.signal(number, lambda *_: stop.set())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield stop
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a Ctrl-C before the handler was in place
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def run_session(session: DevSession, announce: Callable[[DevSession], None]) -> None:

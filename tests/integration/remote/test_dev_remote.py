@@ -81,6 +81,10 @@ class DevRemote:
         return next(line.strip() for line in self.lines if line.startswith(starting))
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pump(stream: object, into: list[str]) -> None:
     for line in stream:  # type: ignore[attr-defined]
         into.append(line)
@@ -120,6 +124,9 @@ def dev_remote(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # As a background job of a script starts it (`make dev &`, a CI runner): such a shell
+        # sets SIGINT to "ignore", and the child inherits that. Ctrl-C must still stop it.
+        preexec_fn=_ignore_sigint,
     )
     started_process_groups.append(process.pid)
     dev = DevRemote(process)
