@@ -57,18 +57,26 @@ async def entrypoint(ctx: JobContext) -> None:
     async def record_leaving(human: rtc.RemoteParticipant) -> None:
         _append(EVENT_LOG, {"room": room.name, "human": human.identity, "at": time.time()})
 
+    publishing = asyncio.Lock()
+
+    async def publish_seen() -> None:
+        # One update at a time, each with everyone seen so far: two concurrent updates (two
+        # people joining together) can land out of order, and the older list would win.
+        async with publishing:
+            await room.local_participant.set_attributes({"presence.seen": ",".join(sorted(seen))})
+
     def on_connected(participant: rtc.RemoteParticipant) -> None:
         seen.append(participant.identity)
-        update = room.local_participant.set_attributes({"presence.seen": ",".join(sorted(seen))})
-        task = asyncio.ensure_future(update)
+        task = asyncio.ensure_future(publish_seen())
         updates.add(task)
         task.add_done_callback(updates.discard)
 
     room.on("participant_connected", on_connected)
     seen.extend(room.remote_participants)
     leave_when_human_joins(ctx, before_leaving=record_leaving, **_options(ctx.job.metadata))
-    await room.local_participant.set_attributes(
-        {"presence.ready": "1", "presence.seen": ",".join(sorted(seen))}
-    )
+    async with publishing:
+        await room.local_participant.set_attributes(
+            {"presence.ready": "1", "presence.seen": ",".join(sorted(seen))}
+        )
     # Return: the job lives on until ctx.shutdown(). An entrypoint still awaiting something
     # would keep the agent in the room until livekit-agents gives up on it and cancels it.
