@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from switchboard.store import (
     StoreUnavailableError,
     StoreURLError,
 )
-from switchboard.store._migrate import head_revision, migrate
+from switchboard.store._migrate import SCHEMA_HEAD, head_revision, migrate
 from switchboard.store._schema import VERSION_TABLE, metadata
 from switchboard.store._url import parse_store_url
 from tests.integration.store.pg_server import PostgresServer
@@ -72,6 +74,36 @@ async def test_migrations_twice_are_a_noop(store_url: str) -> None:
     finally:
         await second.close()
     assert await _versions(store_url) == [head_revision()]
+
+
+def test_schema_head_names_the_newest_migration() -> None:
+    assert head_revision() == SCHEMA_HEAD
+
+
+_OPEN_AND_LIST_ALEMBIC = """
+import asyncio, sys
+from switchboard.store import Store
+
+async def main() -> None:
+    async with await Store.open(sys.argv[1]) as store:
+        print(store.revision, "alembic" in sys.modules)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_current_schema_opens_without_importing_alembic(store_url: str) -> None:
+    def open_in_a_new_process() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", _OPEN_AND_LIST_ALEMBIC, _url(store_url)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+
+    assert await asyncio.to_thread(open_in_a_new_process) == f"{SCHEMA_HEAD} True"
+    assert await asyncio.to_thread(open_in_a_new_process) == f"{SCHEMA_HEAD} False"
 
 
 async def test_replicas_starting_together_migrate_once(store_url: str) -> None:
@@ -239,3 +271,23 @@ async def test_stores_on_different_databases_open_together(
         assert {store.revision for store in stores} == {head_revision()}
     finally:
         await asyncio.gather(*(store.close() for store in stores))
+
+
+async def test_postgres_keeps_its_pool_of_connections_open(postgres_url: str) -> None:
+    """A claim's completions run at once; the pool keeps their connections for the next claim
+    instead of closing all but SQLAlchemy's default 5 (reconnecting halved the drain rate)."""
+    at_once = 12
+    async with await Store.open(postgres_url, pool_size=at_once) as store:
+        await asyncio.gather(*(store.get_event(f"EV_{n}") for n in range(at_once)))
+        engine = create_async_engine(_url(postgres_url))
+        try:
+            async with engine.connect() as probe:
+                kept = await probe.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await engine.dispose()
+    assert kept == at_once
