@@ -23,8 +23,8 @@ a lease, then ``complete_job`` for each, concurrently, a no-op in place of the t
 calls) on its own ``Store``, like a replica. Webhook n reaches replica n mod consumers, which
 wakes its own consumer, as the intake wakes its dispatcher; the others poll. *polling*: nobody
 is woken (a replica that did not take the webhook finds the job on its ``poll_interval``).
-*pool N*: what-if rows, the consumers' stores with a connection pool of N instead of the
-store's default (SQLAlchemy's 5, plus 10 opened and closed on demand).
+*pool 5*: the baseline rows, the consumers' stores with SQLAlchemy's default pool of 5 (plus
+10 opened and closed on demand), the store's pool until it kept ``STORE_POOL_SIZE`` (40).
 procrastinate (bench/queue_procrastinate.py): ``defer_async`` of a no-op task, one worker with
 ``concurrency=consumers``, woken by LISTEN/NOTIFY. DBOS (bench/queue_dbos.py): a no-op workflow
 enqueued on a queue with DBOS's defaults (no concurrency limit, polled every second).
@@ -55,9 +55,8 @@ from typing import Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchkit import table
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from switchboard.defaults import STORE_POOL_SIZE
 from switchboard.settings import Settings
 from switchboard.store import Job, NewDecision, NewWebhook, Store
 from tests.integration.store.pg_server import PostgresServer
@@ -92,9 +91,7 @@ SECTION: Final = "## Durable queue: our store, procrastinate, DBOS (bench/bench_
 SCENARIO_TIMEOUT_SECONDS: Final = 90.0
 SETTINGS: Final = Settings()
 BACKLOG_BATCH: Final = 100  # webhooks per transaction, as the intake group-commits a burst
-# What-if rows: a pool that holds a whole claim's completions at once (the service's dispatcher
-# completes up to dispatch_concurrency jobs concurrently).
-POOL: Final = SETTINGS.dispatch_concurrency + 8
+BASELINE_POOL: Final = 5  # SQLAlchemy's default: a claim's 32 completions churn connections
 NO_LIMIT: Final = 0  # DBOS: no per-executor concurrency limit (its default)
 
 
@@ -223,36 +220,19 @@ def webhook(key: str) -> NewWebhook:
     return NewWebhook(key, "room_started", key, f"RM_{key}", body, decision=decision)
 
 
-def store_with_pool(url: str, revision: str, pool_size: int) -> Store:
-    """A store whose connection pool holds ``pool_size`` connections (the store's own engine
-    keeps SQLAlchemy's default of 5, plus 10 opened and closed again on demand)."""
-    engine = create_async_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=pool_size,
-        connect_args={"timeout": 10},
-    )
-    return Store(engine, make_url(url), revision, lambda: datetime.now(UTC))
-
-
 async def run_switchboard(
     server: PostgresServer,
     consumers: int,
     scenario: Scenario,
     *,
     woken: bool = True,
-    pool_size: int | None = None,
+    pool_size: int = STORE_POOL_SIZE,
 ) -> Result:
-    """One scenario of Switchboard's store on a fresh database; ``pool_size``: the consumers'
-    stores keep that many connections (the what-if rows)."""
+    """One scenario of Switchboard's store on a fresh database; ``pool_size``: the connections
+    each consumer's store keeps (the store's own unless a baseline row asks for fewer)."""
     url = server.create_database(f"sb_{uuid.uuid4().hex[:10]}")
     producer = await Store.open(url)
-    replicas = [
-        await Store.open(url)
-        if pool_size is None
-        else store_with_pool(url, producer.revision, pool_size)
-        for _ in range(consumers)
-    ]
+    replicas = [await Store.open(url, pool_size=pool_size) for _ in range(consumers)]
     tracker = Tracker(scenario.jobs)
     wakes = [asyncio.Event() if woken else None for _ in replicas]
     tasks: list[asyncio.Task[None]] = []
@@ -299,7 +279,7 @@ async def run_switchboard(
     return Result(
         queue=(
             f"switchboard, pool {pool_size}"
-            if pool_size
+            if pool_size != STORE_POOL_SIZE
             else ("switchboard" if woken else "switchboard, polling")
         ),
         consumers=consumers,
@@ -411,7 +391,8 @@ async def run_all(server: PostgresServer, plan: Plan) -> tuple[list[Result], dic
     results.append(report(await run_switchboard(server, 1, steady, woken=False)))
     backlog = plan.scenarios[0]
     for consumers in plan.consumers:
-        results.append(report(await run_switchboard(server, consumers, backlog, pool_size=POOL)))
+        baseline = await run_switchboard(server, consumers, backlog, pool_size=BASELINE_POOL)
+        results.append(report(baseline))
     if plan.dbos_python:
         for scenario in plan.scenarios[1:]:  # no batch enqueue here: no backlog row
             result, versions[DBOS.name] = await run_library(

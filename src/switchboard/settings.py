@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     poll_interval: float = Field(0.5, gt=0)
     reconcile_interval: float = Field(30.0, ge=0)
     unserved_dispatch_seconds: float = Field(15.0, gt=0)
-    dispatch_concurrency: int = Field(32, ge=1)
+    dispatch_concurrency: int = Field(defaults.DISPATCH_CONCURRENCY, ge=1)
     inline_budget_seconds: float = Field(5.0, gt=0)
     worker_id: str = ""
     watchdog_seconds: float = Field(0.0, ge=0)
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         from switchboard.store import Backoff
 
         return Backoff(base_seconds=self.backoff_base_seconds, max_seconds=self.backoff_max_seconds)
+
+    @property
+    def store_pool_size(self) -> int:
+        """PostgreSQL connections the store keeps: one per concurrent dispatch, and spares."""
+        return self.dispatch_concurrency + defaults.STORE_SPARE_CONNECTIONS
 
     @property
     def has_livekit(self) -> bool:

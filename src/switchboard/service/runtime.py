@@ -93,7 +93,7 @@ class ServiceRuntime:
         settings = self.settings
         settings.require_livekit()
         rules = RulesHolder(settings.require_rules())
-        store = await Store.open(settings.store_url)
+        store = await Store.open(settings.store_url, pool_size=settings.store_pool_size)
         client = LiveKitClient(
             settings.livekit_url,
             settings.livekit_api_key,

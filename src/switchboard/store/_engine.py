@@ -16,12 +16,16 @@ CONNECT_TIMEOUT_SECONDS: Final = 10
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30
 
 
-def create_engine(url: URL) -> AsyncEngine:
-    """An engine for a URL already checked by ``parse_store_url``."""
+def create_engine(url: URL, pool_size: int) -> AsyncEngine:
+    """An engine for a URL already checked by ``parse_store_url``; ``pool_size``: the
+    PostgreSQL connections kept open (beyond them, SQLAlchemy's 10 overflow ones come and go)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return create_async_engine(
-        url, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -66,14 +66,21 @@ class Store:
         """The schema revision the database is at."""
 
     @classmethod
-    async def open(cls, url: str = DEFAULT_URL, *, clock: Clock = utc_now) -> Self:
-        """Connect to ``url`` and migrate its schema to this code's version.
+    async def open(
+        cls,
+        url: str = DEFAULT_URL,
+        *,
+        pool_size: int = defaults.STORE_POOL_SIZE,
+        clock: Clock = utc_now,
+    ) -> Self:
+        """Connect to ``url`` and migrate its schema to this code's version; on PostgreSQL keep
+        ``pool_size`` connections open (SQLite has one writer and ignores it).
 
         Raises StoreURLError for a malformed or unsupported URL, StoreUnavailableError when
         the database cannot be reached, MigrationError when its schema is newer than this code.
         """
         parsed = parse_store_url(url)
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, pool_size)
         try:
             revision = await migrate(engine)
         except MigrationError:

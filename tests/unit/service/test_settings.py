@@ -78,3 +78,9 @@ def test_require_rules_says_what_to_set(monkeypatch: pytest.MonkeyPatch, tmp_pat
     with pytest.raises(ConfigError, match="SWITCHBOARD_RULES not set"):
         load_settings().require_rules()
     assert load_settings(rules=tmp_path / "r.yaml").require_rules() == tmp_path / "r.yaml"
+
+
+def test_the_store_pool_holds_a_whole_claim_and_spares(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().store_pool_size == 32 + 8
+    monkeypatch.setenv("SWITCHBOARD_DISPATCH_CONCURRENCY", "64")
+    assert load_settings().store_pool_size == 64 + 8
