@@ -169,14 +169,13 @@ def start_replica(
     rules: Path,
     workdir: Path,
     lease_seconds: float,
+    livekit_url: str,
 ) -> ManagedProcess:
-    """``switchboard serve`` as its own process (SIGKILL-able), talking to node ``number`` of the
-    stack (round robin), on the shared store."""
-    nodes = stack.config.livekit_nodes
-    node = nodes[(number - 1) % len(nodes)]
+    """``switchboard serve`` as its own process (SIGKILL-able) on the shared store, reaching
+    LiveKit's API at ``livekit_url``."""
     env = {
         **stack.config.env(),
-        "LIVEKIT_URL": node.url,
+        "LIVEKIT_URL": livekit_url,
         "SWITCHBOARD_WORKER_ID": f"replica-{number}",
         "SWITCHBOARD_TOKEN_SECRET": "storm-token-secret",
         "SWITCHBOARD_LEASE_SECONDS": str(lease_seconds),

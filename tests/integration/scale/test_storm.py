@@ -2,11 +2,14 @@
 Redis, livekit-sip, the real qualifier, and N ``switchboard serve`` replicas on one PostgreSQL.
 
 sipp places calls at a steady rate while a burst of rooms is created for the replicas to
-dispatch into; mid-storm one replica is SIGKILLed and livekit-server node 2 is stopped.
+dispatch into. Mid-storm replica-1's link to LiveKit stalls (a proxy stops forwarding) while the
+other replicas are paused, so that replica-1 claims a job it cannot finish; it is SIGKILLed
+holding that lease, the others resume, and livekit-server node 2 is stopped.
 Asserted: every call that reached the surviving node before the stop got exactly one qualifier
 (ListDispatch and the worker's job log agree), no unnamed agent, the greeting in the caller's
 ear, and kept its agent; no room on the surviving node got two qualifiers; every burst room
-there got one; nothing stays leased by the dead replica and its expired leases were taken over.
+there got one; the dead replica held a lease at the kill, nothing stays leased by it, and every
+lease of it that expired was taken over.
 Reported (storm-report.json and the printed summary), not asserted: calls placed after the stop
 and what the stopped node's callers experienced. See docs/scale.md for the figures.
 """
@@ -14,6 +17,7 @@ and what the stopped node's callers experienced. See docs/scale.md for the figur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -32,6 +36,7 @@ from switchboard.stack.process import ManagedProcess
 from switchboard.stack.stack import Stack
 from switchboard.stack.topology import room_placement
 from tests.integration.callflow.conftest import CALLED, _setup_sip, agents_config, start_agent
+from tests.integration.scale.stall_proxy import StallProxy
 from tests.integration.scale.storm import (
     RoomWatch,
     jobs_by_room,
@@ -45,17 +50,7 @@ from tests.support.rtp_capture import RtpCapture
 from tests.support.sipp import free_media_port
 from tests.support.workers import start_probe_workers
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.timeout(290),
-    # Not yet green on the shared 2-core box (docs/scale.md, "Measured"): livekit-sip answers a
-    # call only once the qualifier's audio is subscribed, and under load calls wait past the
-    # 30 s answer timeout. Run it with SWITCHBOARD_STORM=1.
-    pytest.mark.skipif(
-        os.environ.get("SWITCHBOARD_STORM") != "1",
-        reason="the storm does not pass on a loaded 2-core box yet; SWITCHBOARD_STORM=1 runs it",
-    ),
-]
+pytestmark = [pytest.mark.sip, pytest.mark.timeout(290)]
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,8 @@ class StormParameters:
     burst_rooms: int = 10
     replicas: int = 3
     lease_seconds: float = 5.0
-    faults_at_seconds: float = 10.0  # after the first call: kill replica-1, stop node 2
+    faults_at_seconds: float = 10.0  # after the first call: kill replica-1, then stop node 2
+    lease_wait_seconds: float = 8.0  # the other replicas paused, until replica-1 holds a lease
     node_stop_grace_seconds: float = 2.0  # SIGTERM (drain), then SIGKILL
 
 
@@ -106,6 +102,7 @@ class Topology:
     agent_log: Path
     unnamed_jobs: Path
     workdir: Path
+    replica_one_link: StallProxy
 
 
 @pytest.fixture
@@ -115,6 +112,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
     postgres.start()
     processes: list[ManagedProcess] = []
     stack: Stack | None = None
+    link: StallProxy | None = None
     try:
         store_url = postgres.create_database("storm")
         ports = [free_port() for _ in range(p.replicas)]
@@ -134,8 +132,21 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         processes.append(start_agent(stack, "qualifier", agents, tmp_path))
         unnamed = start_probe_workers(stack, [""], tmp_path)
         processes.extend(unnamed.processes.values())
+        # Every replica reaches the API through node 1, as through a load balancer that has
+        # dropped the stopped node (docs/scale.md); replica-1 through a link that can stall.
+        node_one = stack.config.livekit_nodes[0]
+        link = StallProxy("127.0.0.1", node_one.http).start()
         replicas = [
-            start_replica(stack, i + 1, port, store_url, rules, tmp_path, p.lease_seconds)
+            start_replica(
+                stack,
+                i + 1,
+                port,
+                store_url,
+                rules,
+                tmp_path,
+                p.lease_seconds,
+                livekit_url=link.url if i == 0 else node_one.url,
+            )
             for i, port in enumerate(ports)
         ]
         processes.extend(replicas)
@@ -149,10 +160,13 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
             tmp_path / "agent-qualifier.log",
             unnamed.job_log,
             tmp_path,
+            link,
         )
     finally:
         for process in reversed(processes):
             process.stop()
+        if link is not None:
+            link.close()
         if stack is not None:
             stack.stop()
         postgres.stop()
@@ -188,11 +202,11 @@ async def test_storm_across_two_nodes_survives_a_killed_replica_and_a_stopped_no
         )
         started = time.monotonic()
         placing = p.calls / p.calls_per_second
-        done = asyncio.Event()
-        watch = asyncio.create_task(_watch(lkapi, stack, watched, done, started))
+        done, call_on_node_one = asyncio.Event(), asyncio.Event()
+        watch = asyncio.create_task(_watch(lkapi, stack, watched, done, call_on_node_one, started))
         await asyncio.gather(
             _burst(lkapi, p.burst_rooms, placing, refused),
-            _faults(topology, faults, started),
+            _faults(topology, call_on_node_one, faults, started, placing),
             _wait_exit(callers, placing + p.hold_seconds + 20, faults),
         )
         await asyncio.sleep(2 * POLL_SECONDS)
@@ -235,19 +249,62 @@ async def _create_burst_room(lkapi: api.LiveKitAPI, i: int) -> None:
     )
 
 
-async def _faults(topology: Topology, faults: dict[str, float], started: float) -> None:
+async def _faults(
+    topology: Topology,
+    call_on_node_one: asyncio.Event,
+    faults: dict[str, float],
+    started: float,
+    placing: float,
+) -> None:
+    """At ``faults_at_seconds``, SIGKILL replica-1 while it holds a lease; then stop node 2 once
+    a call is up on node 1 too.
+
+    A job's claim lasts milliseconds, so a kill at a random moment finds no lease held. Replica-1's
+    link to LiveKit stalls and the other replicas are paused (SIGSTOP) until the store shows a
+    job claimed by replica-1, which it cannot finish; the kill comes then, and the others resume.
+
+    LiveKit places each room on a random node (``node_selector`` ``any``, ``sort_by: random``), so
+    the first calls can all land on node 2; stopping it then leaves no survivor to judge. Node 2
+    is the one stopped because livekit-sip and the test's API client reach LiveKit through node 1.
+    """
     p = PARAMETERS
     await asyncio.sleep(p.faults_at_seconds)
-    victim = topology.replicas[0]
-    assert victim.pid is not None
-    os.kill(victim.pid, signal.SIGKILL)
-    faults["replica_killed_at"] = time.monotonic() - started
-    faults["replica_killed_wall"] = time.time()
+    victim, others = topology.replicas[0], topology.replicas[1:]
+    assert victim.pid is not None and all(r.pid is not None for r in others)
+    topology.replica_one_link.stall()
+    for replica in others:
+        os.kill(replica.pid, signal.SIGSTOP)  # type: ignore[arg-type]
+    faults["others_paused_at"] = time.monotonic() - started
+    try:
+        faults["leases_held_at_kill"] = await _leases_of_replica_one(topology, p.lease_wait_seconds)
+        os.kill(victim.pid, signal.SIGKILL)
+        faults["replica_killed_at"] = time.monotonic() - started
+        faults["replica_killed_wall"] = time.time()
+    finally:
+        for replica in others:
+            os.kill(replica.pid, signal.SIGCONT)  # type: ignore[arg-type]
+    remaining = placing - (time.monotonic() - started)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(call_on_node_one.wait(), max(remaining, 0.0))
     node = topology.stack.process(topology.stack.config.livekit_nodes[1].name)
     faults["node_stop_at"] = time.monotonic() - started
     faults["node_stop_wall"] = time.time()
     await asyncio.to_thread(node.stop, p.node_stop_grace_seconds)
     faults["node_gone_at"] = time.monotonic() - started
+
+
+async def _leases_of_replica_one(topology: Topology, wait_seconds: float) -> int:
+    """Jobs claimed by replica-1 right now, polled until there is one or ``wait_seconds`` pass."""
+    query = (
+        "SELECT count(*) FROM dispatch_jobs WHERE status = 'claimed' AND lease_owner = 'replica-1'"
+    )
+    deadline = time.monotonic() + wait_seconds
+    held = 0
+    while not held and time.monotonic() < deadline:
+        out = await asyncio.to_thread(topology.postgres.psql, query, topology.database)
+        held = int(out.split()[0])
+        await asyncio.sleep(0.1)
+    return held
 
 
 async def _wait_exit(process: ManagedProcess, timeout: float, faults: dict[str, float]) -> None:
@@ -265,8 +322,11 @@ async def _watch(
     stack: Stack,
     watched: dict[str, RoomWatch],
     done: asyncio.Event,
+    call_on_node_one: asyncio.Event,
     started: float,
 ) -> None:
+    """Poll every room of the storm until ``done``; set ``call_on_node_one`` on the first call
+    room seen on node 1."""
     while not done.is_set():
         try:
             rooms = (await lkapi.room.list_rooms(api.ListRoomsRequest())).rooms
@@ -281,6 +341,8 @@ async def _watch(
                 RoomWatch(metadata=room.metadata, first_seen=time.monotonic() - started),
             )
             entry.node = entry.node or placement.get(room.name, 0)
+            if room.name.startswith("call_") and entry.node == 1:
+                call_on_node_one.set()
         await asyncio.gather(*(_poll_room(lkapi, r.name, watched[r.name]) for r in ours))
         await asyncio.sleep(POLL_SECONDS)
 
@@ -485,5 +547,7 @@ def _verdict(report: dict[str, object]) -> None:
         f"burst rooms on the surviving node without one qualifier: {lost_burst}"
     )
     store = summary["store"]
+    assert summary["faults"]["leases_held_at_kill"] >= 1, "replica-1 held no lease when killed"
+    assert store["replica_1_leases_expired"] >= 1
     assert store["still_claimed_by_replica_1"] == 0
     assert store["replica_1_leases_expired"] == store["replica_1_leases_taken_over"]
