@@ -269,20 +269,19 @@ async def _faults(
     """
     p = PARAMETERS
     await asyncio.sleep(p.faults_at_seconds)
-    victim, others = topology.replicas[0], topology.replicas[1:]
-    assert victim.pid is not None and all(r.pid is not None for r in others)
+    victim, others = _pid(topology.replicas[0]), [_pid(r) for r in topology.replicas[1:]]
     topology.replica_one_link.stall()
     for replica in others:
-        os.kill(replica.pid, signal.SIGSTOP)  # type: ignore[arg-type]
+        os.kill(replica, signal.SIGSTOP)
     faults["others_paused_at"] = time.monotonic() - started
     try:
         faults["leases_held_at_kill"] = await _leases_of_replica_one(topology, p.lease_wait_seconds)
-        os.kill(victim.pid, signal.SIGKILL)
+        os.kill(victim, signal.SIGKILL)
         faults["replica_killed_at"] = time.monotonic() - started
         faults["replica_killed_wall"] = time.time()
     finally:
         for replica in others:
-            os.kill(replica.pid, signal.SIGCONT)  # type: ignore[arg-type]
+            os.kill(replica, signal.SIGCONT)
     remaining = placing - (time.monotonic() - started)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(call_on_node_one.wait(), max(remaining, 0.0))
@@ -291,6 +290,11 @@ async def _faults(
     faults["node_stop_wall"] = time.time()
     await asyncio.to_thread(node.stop, p.node_stop_grace_seconds)
     faults["node_gone_at"] = time.monotonic() - started
+
+
+def _pid(process: ManagedProcess) -> int:
+    assert process.pid is not None, f"{process.name} is not running"
+    return process.pid
 
 
 async def _leases_of_replica_one(topology: Topology, wait_seconds: float) -> int:
