@@ -2,9 +2,10 @@
 
 Run: ``scripts/netns-run .venv/bin/python bench/bench_dispatch.py`` (or ``make bench``); add
 ``--readme`` to write the figures into bench/README.md, or ``--postgres`` to run the burst's
-service on a throw-away PostgreSQL instead of SQLite (printed only). Starts its own stack (livekit-server +
-redis on loopback), the named probe workers ``qualifier`` and ``outbound-caller``, and each
-webhook handler in its own process, and stops them all. About two minutes on 2 cores.
+service on a throw-away PostgreSQL instead of SQLite (printed only). Starts its own stack
+(livekit-server + redis on loopback), the named probe workers ``qualifier`` and
+``outbound-caller``, and each webhook handler in its own process, and stops them all. About two
+minutes on 2 cores.
 
 (a) Room start → agent in the room. An rtc participant connects to a new room; the time is
 measured from the ``connect`` call to the ``participant_connected`` event of the AGENT participant.
@@ -747,8 +748,9 @@ webhook / native ranged 1.09–1.17× at p50 and 1.07–1.15× at p95):
   ≥ 300 jobs/s goal is **not met**. On PostgreSQL (`--postgres`, the store's pool of 40) the
   same burst drained at 167 jobs/s, exactly once held, and the service used 2.48 CPU s over
   the 3.0 s: one Python process's core is now the limit (~5 ms of CPU per job, intake
-  included). Past it: batched completions (fewer transactions per job) or more replicas. The ack p99 ratio to the trivial endpoint moves a lot between runs
-  (5.4–16.6×, the trivial p99 18–38 ms): its goal of ≤ 2× is not met.
+  included). Past it: batched completions (fewer transactions per job) or more replicas. The
+  ack p99 ratio to the trivial endpoint moves a lot between runs (5.4–16.6×, the trivial p99
+  18–38 ms): its goal of ≤ 2× is not met.
 """
 
 
