@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from switchboard.stack.config import free_port, free_ports
@@ -13,6 +14,8 @@ from tests.support.dtmf_pcap import SIP_TESTER, shifted_presses
 from tests.support.tone_pcap import tone_blocks
 
 SCENARIOS = Path(__file__).with_name("sipp")
+MESSAGE_RULE = "-" * 47 + " "
+"""What opens each message in sipp's ``-trace_msg`` log, before its local date and time."""
 
 
 @dataclass
@@ -29,6 +32,17 @@ class Sipp:
 
     def messages(self) -> str:
         return self.message_log.read_text(errors="replace") if self.message_log.exists() else ""
+
+    def first_message(self, start: str) -> float | None:
+        """When (``time.time()`` seconds) the first message, sent or received, whose first line
+        starts with ``start`` (``INVITE``, ``CANCEL``, ``SIP/2.0 200``) was logged; None if none.
+        """
+        for block in self.messages().split(MESSAGE_RULE)[1:]:
+            stamp, _, rest = block.partition("\n")
+            body = rest.split("\n\n", 1)[-1].lstrip("\n")
+            if body.startswith(start):
+                return datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        return None
 
     def wait_exit(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
