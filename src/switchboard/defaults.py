@@ -24,4 +24,5 @@ STORE_SPARE_CONNECTIONS: Final = 8
 """PostgreSQL connections kept beside the dispatcher's, for the webhook intake, sweeps and reads."""
 STORE_POOL_SIZE: Final = DISPATCH_CONCURRENCY + STORE_SPARE_CONNECTIONS
 """PostgreSQL connections a store keeps open: a whole claim completes without opening one
-(a pool of 5 drained a backlog at 105 jobs/s, this one at 186; bench/bench_queue_store.py)."""
+(a pool of 5 drained a backlog at 264 jobs/s, this one at 565 in the same run; bench/README.md).
+``Settings.store_pool_size`` derives the same from the configured dispatch concurrency."""

@@ -2,7 +2,7 @@
 
 Alembic is imported only when the schema is behind: a store whose schema is current (every
 open but the first) answers from one query, so a replica or an Azure Function starts without
-Alembic's ~0.19 s of imports and ~10 MiB (bench/bench_footprint.py).
+Alembic's ~0.15 s of imports and ~10 MiB (bench/bench_footprint.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 SCHEMA_HEAD: Final = "0003"
-"""The newest revision under migrations/versions; a unit test holds it to Alembic's head."""
+"""The newest revision under migrations/versions; tests/integration/store holds it to Alembic's."""
 MIGRATION_LOCK_KEY: Final = 0x5357_4254_4D49_4752
 """The PostgreSQL advisory lock that serializes migrations of replicas sharing a database."""
 
