@@ -1,4 +1,4 @@
-"""The defaults the settings and the store share, declared once.
+"""The defaults the settings, the store and the service share, declared once.
 
 Standard library only: the settings (read by base-install commands) and the store (service extra)
 both import it, and neither imports the other for them.
@@ -26,3 +26,7 @@ STORE_POOL_SIZE: Final = DISPATCH_CONCURRENCY + STORE_SPARE_CONNECTIONS
 """PostgreSQL connections a store keeps open: a whole claim completes without opening one
 (a pool of 5 drained a backlog at 264 jobs/s, this one at 565 in the same run; bench/README.md).
 ``Settings.store_pool_size`` derives the same from the configured dispatch concurrency."""
+
+ROOM_PROOF_SECONDS: Final = 5.0
+"""How recent a job's webhook must be for the dispatcher to take it as proof that the room is
+open and skip ``ListRooms`` on the first attempt (service/dispatcher.py says why that is safe)."""

@@ -2,7 +2,25 @@
 
 Per job: the room must exist (``CreateDispatch`` into a missing room would create it with no
 agent list and bring in the unnamed worker), the agent must not be dispatched there already
-(so a retry never doubles an agent), and only then ``CreateDispatch``.
+(``ListDispatch``, so a retry never doubles an agent), and only then ``CreateDispatch``.
+
+Existence is checked with ``ListRooms``, except on a job's first attempt when its own webhook
+(``room_started``, ``participant_joined``) showed the room session open less than
+``ROOM_PROOF_SECONDS`` ago and the store knows of no end to that session (no ``room_finished``,
+no later session of the name; read in the claim's transaction). That keeps the guarantee:
+``ListRooms`` then ``CreateDispatch`` always left a window in which the room could close; here
+the window starts at the webhook, bounded, and a close within it is what the store's
+``room_finished`` (sent by livekit-server as the room closes) reveals. Were that webhook still
+in flight, ``ListDispatch`` is answered only by the node hosting the room: for a room that is
+gone it fails (a 503 after ~3 s; the dispatcher waits 1 s) and never creates it; the job is
+retried, and every retry, stale or unproven job asks ``ListRooms`` first. What only
+``ListRooms`` would have seen is a new session under the same name within the bound, its first
+webhook not yet in the store: then the agent goes to that session, still once (its
+``ListDispatch``).
+
+Completions are group-committed: jobs that finish while one completion is being written are
+written together in the next transaction, and each job's completion is durable before
+``process`` returns; a failed write leaves the job claimed, for its lease to expire.
 """
 
 from __future__ import annotations
@@ -12,8 +30,12 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
-from switchboard.livekit import LiveKitClient, LiveKitError
+from switchboard import defaults
+from switchboard.livekit import LiveKitClient, LiveKitError, ServerDispatch
+from switchboard.service.group_commit import CompletionCommit
 from switchboard.service.metrics import ServiceMetrics
 from switchboard.settings import Settings
 from switchboard.store import Job, JobStatus, Store, StoreError
@@ -23,6 +45,22 @@ from switchboard.tracing.steps import Step
 logger = logging.getLogger("switchboard.dispatcher")
 
 ROOM_MISSING = "room does not exist"
+ROOM_PROOF: Final = timedelta(seconds=defaults.ROOM_PROOF_SECONDS)
+PROVEN_LIST_DISPATCH_SECONDS: Final = 1.0
+"""How long a proven job's ``ListDispatch`` may take before it is retried with ``ListRooms``."""
+
+
+def room_is_proven(job: Job, now: datetime, max_attempts: int) -> bool:
+    """True when ``job`` may skip ``ListRooms``: its first attempt, of a room session its own
+    webhook showed open less than ``ROOM_PROOF_SECONDS`` before ``now``, with the store knowing
+    no end to it (``job.room_seen_at`` set), and a retry left for a ``ListDispatch`` failure."""
+    return (
+        job.attempts == 1
+        and max_attempts > 1
+        and bool(job.room_sid)
+        and job.room_seen_at is not None
+        and now - job.room_seen_at < ROOM_PROOF
+    )
 
 
 @dataclass
@@ -57,6 +95,7 @@ class Dispatcher:
         self._metrics = metrics
         self.worker_id = worker_id
         self._wake = asyncio.Event()
+        self._completions = CompletionCommit(store)
 
     def wake(self) -> None:
         """Ask the running loop to look for due jobs now (a webhook just enqueued some)."""
@@ -126,27 +165,50 @@ class Dispatcher:
         return outcome
 
     async def _dispatch(self, job: Job) -> str:
-        room = await self._client.get_room(job.room_name)
-        if room is None:
-            attempts = min(self._settings.missing_room_attempts, self._settings.max_attempts)
-            return await self._fail(job, ROOM_MISSING, True, attempts)
-        if job.room_sid and room.sid and room.sid != job.room_sid:
-            reason = (
-                f"room session {job.room_sid} ended; the room is now {room.sid} "
-                "(reconciliation decides for the new session)"
-            )
-            return await self._fail(job, reason, False, 1)
-        for existing in await self._client.list_dispatches(job.room_name):
-            if existing.agent_name == job.agent_name:
-                await self._store.complete_job(job, "already_dispatched", existing.to_json())
-                self._log(job, "already_dispatched", dispatch=existing.dispatch_id)
+        if room_is_proven(job, datetime.now(UTC), self._settings.max_attempts):
+            room_check = "webhook"
+            try:
+                # Bounded: for a missing room the server takes ~3 s to say 503, and the whole
+                # claim waits for its slowest job.
+                async with asyncio.timeout(PROVEN_LIST_DISPATCH_SECONDS):
+                    existing = await self._client.list_dispatches(job.room_name)
+            except (LiveKitError, TimeoutError) as exc:
+                # The room may have closed since its webhook: retry, and the next attempt asks
+                # ListRooms first.
+                error = str(exc) or (
+                    f"ListDispatch {job.room_name!r} did not answer in "
+                    f"{PROVEN_LIST_DISPATCH_SECONDS:g} s (the room may have closed)"
+                )
+                return await self._fail(job, error, True, self._settings.max_attempts)
+        else:
+            room_check = "ListRooms"
+            room = await self._client.get_room(job.room_name)
+            if room is None:
+                attempts = min(self._settings.missing_room_attempts, self._settings.max_attempts)
+                return await self._fail(job, ROOM_MISSING, True, attempts)
+            if job.room_sid and room.sid and room.sid != job.room_sid:
+                reason = (
+                    f"room session {job.room_sid} ended; the room is now {room.sid} "
+                    "(reconciliation decides for the new session)"
+                )
+                return await self._fail(job, reason, False, 1)
+            existing = await self._client.list_dispatches(job.room_name)
+        return await self._create_once(job, existing, room_check)
+
+    async def _create_once(self, job: Job, existing: list[ServerDispatch], room_check: str) -> str:
+        for dispatch in existing:
+            if dispatch.agent_name == job.agent_name:
+                await self._completions.complete(job, "already_dispatched", dispatch.to_json())
+                self._log(
+                    job, "already_dispatched", dispatch=dispatch.dispatch_id, room_check=room_check
+                )
                 return "already_dispatched"
         with step_span(Step.CREATE_DISPATCH, on_end=self._metrics.observe_step):
             created = await self._client.create_dispatch(
                 job.room_name, job.agent_name, job.metadata
             )
-        await self._store.complete_job(job, "dispatched", created.to_json())
-        self._log(job, "dispatched", dispatch=created.dispatch_id)
+        await self._completions.complete(job, "dispatched", created.to_json())
+        self._log(job, "dispatched", dispatch=created.dispatch_id, room_check=room_check)
         return "dispatched"
 
     async def _fail(self, job: Job, error: str, retryable: bool, max_attempts: int) -> str:

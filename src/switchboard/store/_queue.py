@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Update, and_, func, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.store._room_proof import room_seen_open
 from switchboard.store._rows import job_from_row
 from switchboard.store._schema import dispatch_attempts, dispatch_jobs
 from switchboard.store._sql import insert_unless_exists
+from switchboard.store._types import JSONDocument
 from switchboard.store.backoff import Backoff
-from switchboard.store.models import AttemptResult, Job, JobStatus
+from switchboard.store.models import AttemptResult, Completion, Job, JobStatus
 
 _jobs = dispatch_jobs.c
 _attempts = dispatch_attempts.c
@@ -68,6 +72,8 @@ async def claim_due(
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent claimers pass over each other's
     rows; SQLite has one writer at a time (``BEGIN IMMEDIATE``), which serializes claims.
+    Each first attempt comes with its ``room_seen_at`` (``_room_proof``), read in the same
+    transaction.
     """
     due = (
         select(_jobs.job_id, _jobs.status, _jobs.attempts)
@@ -120,6 +126,8 @@ async def claim_due(
     )
     if not jobs:
         return []
+    seen = await room_seen_open(connection, jobs)
+    jobs = [replace(job, room_seen_at=seen.get(job.job_id)) for job in jobs]
     await connection.execute(
         insert(dispatch_attempts),
         [
@@ -151,37 +159,64 @@ async def _close_expired_attempts(
 
 
 async def complete(
-    connection: AsyncConnection,
-    job: Job,
-    *,
-    outcome: str,
-    server_answer: dict[str, Any],
-    now: datetime,
-) -> bool:
-    """Mark the job succeeded; False if it already was (another worker finished it first).
+    connection: AsyncConnection, completions: Sequence[Completion], *, now: datetime
+) -> list[bool]:
+    """Mark the jobs succeeded; per completion, False if its job already was (another worker
+    finished it first, or an earlier completion of the same call).
 
     Success is recorded even when this worker's lease expired meanwhile: the dispatch exists
-    on the server either way, and the store should say so.
+    on the server either way, and the store should say so. Three statements for any number of
+    jobs; the rows are locked in id order, so concurrent batches cannot deadlock.
     """
-    done = await connection.execute(
-        update(dispatch_jobs)
-        .where(_jobs.job_id == job.job_id, _jobs.status != JobStatus.SUCCEEDED)
-        .values(
-            status=JobStatus.SUCCEEDED,
-            outcome=outcome,
-            server_answer=server_answer,
-            dead_reason=None,
-            finished_at=now,
-            **_RELEASED,
-        )
-        .returning(_jobs.job_id)
+    if not completions:
+        return []
+    ids = sorted({c.job.job_id for c in completions})
+    current = await connection.execute(
+        select(_jobs.job_id, _jobs.status)
+        .where(_jobs.job_id.in_(ids))
+        .order_by(_jobs.job_id)
+        .with_for_update()
     )
+    # A job id the table does not hold counts as finished: nothing to mark.
+    finished = set(ids) - {row.job_id for row in current if row.status != JobStatus.SUCCEEDED}
+    done: list[bool] = []
+    job_rows: list[dict[str, Any]] = []
+    for completion in completions:
+        job_id = completion.job.job_id
+        done.append(job_id not in finished)
+        if job_id not in finished:
+            finished.add(job_id)
+            answer = dict(completion.server_answer)
+            job_rows.append({"b_job": job_id, "b_outcome": completion.outcome, "b_answer": answer})
+    if job_rows:
+        await connection.execute(
+            update(dispatch_jobs)
+            .where(_jobs.job_id == bindparam("b_job"))
+            .values(
+                status=JobStatus.SUCCEEDED,
+                outcome=bindparam("b_outcome"),
+                server_answer=bindparam("b_answer", type_=JSONDocument),
+                dead_reason=None,
+                finished_at=now,
+                **_RELEASED,
+            ),
+            job_rows,
+        )
     await connection.execute(
-        _attempt_of(job).values(
-            finished_at=now, result=AttemptResult.SUCCEEDED, error=None, server_answer=server_answer
-        )
+        update(dispatch_attempts)
+        .where(_attempts.job_id == bindparam("b_job"), _attempts.attempt == bindparam("b_attempt"))
+        .values(
+            finished_at=now,
+            result=AttemptResult.SUCCEEDED,
+            error=None,
+            server_answer=bindparam("b_answer", type_=JSONDocument),
+        ),
+        [
+            {"b_job": c.job.job_id, "b_attempt": c.job.attempts, "b_answer": dict(c.server_answer)}
+            for c in completions
+        ],
     )
-    return done.first() is not None
+    return done
 
 
 async def fail(

@@ -133,6 +133,18 @@ class Job:
     server_answer: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None
+    room_seen_at: datetime | None = None
+    """Set by ``claim_due_jobs`` on a first attempt: when the webhook the job came from showed
+    its room session open, unless the store knows that session may be over; None otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A claimed job the server accepted: ``outcome`` (``"dispatched"``...) and its answer."""
+
+    job: Job
+    outcome: str
+    server_answer: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from switchboard.store.errors import (
 )
 from switchboard.store.models import (
     Attempt,
+    Completion,
     DecisionRecord,
     Dispatch,
     Job,
@@ -273,7 +274,9 @@ class Store:
 
         Due means pending and past ``next_attempt_at``, or claimed with an expired lease. No
         two concurrent claimers, in any replica, get the same job. With ``max_attempts``, an
-        expired job that already had that many attempts is dead-lettered instead.
+        expired job that already had that many attempts is dead-lettered instead. A first
+        attempt carries ``room_seen_at`` when its webhook showed the room session open and the
+        store knows of no end to that session.
         """
         if limit < 1 or lease_seconds <= 0:
             raise StoreError(
@@ -292,14 +295,16 @@ class Store:
     async def complete_job(self, job: Job, outcome: str, server_answer: Mapping[str, Any]) -> bool:
         """Record that the server accepted the dispatch of a claimed job (``outcome`` e.g.
         ``"dispatched"``); False if the job had already succeeded."""
+        [done] = await self.complete_jobs([Completion(job, outcome, server_answer)])
+        return done
+
+    async def complete_jobs(self, completions: Sequence[Completion]) -> list[bool]:
+        """``complete_job`` for many claimed jobs in one transaction; per completion, False if
+        its job had already succeeded. All or nothing: when it raises, no job was marked."""
+        if not completions:
+            return []
         async with self._transaction() as connection:
-            return await _queue.complete(
-                connection,
-                job,
-                outcome=outcome,
-                server_answer=dict(server_answer),
-                now=self._clock(),
-            )
+            return await _queue.complete(connection, completions, now=self._clock())
 
     async def fail_job(
         self,
