@@ -12,6 +12,8 @@ offers a registered worker jobs whether or not it has a warm process, and a job 
 waits until one is spawned (18 s on a loaded 2-core machine), so tests wait for one before they
 dispatch (``WorkerPool.wait_warm``). ``PROBE_PREWARM_SECONDS`` makes initialization slower and
 ``PROBE_IDLE_PROCESSES`` sets how many warm processes the worker keeps (1).
+``PROBE_PUBLISH_AUDIO=1`` makes each job publish a silent microphone track, as a talking agent
+does: livekit-sip keeps an inbound call ringing until it has a track to subscribe to.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ LOAD = float(os.environ.get("PROBE_LOAD", "0"))
 PROC_LOG = os.environ.get("PROBE_PROC_LOG", "")
 PREWARM_SECONDS = float(os.environ.get("PROBE_PREWARM_SECONDS", "0"))
 IDLE_PROCESSES = int(os.environ.get("PROBE_IDLE_PROCESSES", "1"))
+PUBLISH_AUDIO = os.environ.get("PROBE_PUBLISH_AUDIO") == "1"
+SAMPLE_RATE = 8000
 
 
 def _append(path: str, record: dict[str, object]) -> None:
@@ -80,6 +84,11 @@ def _log_job(ctx: JobContext) -> None:
 async def entrypoint(ctx: JobContext) -> None:
     _log_job(ctx)
     await ctx.connect()
+    if PUBLISH_AUDIO:
+        source = rtc.AudioSource(SAMPLE_RATE, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("probe-silence", source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        await ctx.room.local_participant.publish_track(track, options)
     done = asyncio.Event()
 
     async def on_command(reader: rtc.TextStreamReader, _sender: str) -> None:

@@ -1,9 +1,12 @@
-"""A TCP proxy on loopback that can stop forwarding: a replica's link to LiveKit that hangs.
+"""A TCP proxy on loopback that can stop forwarding: a replica's link to LiveKit that hangs or
+is down.
 
 Until ``stall()`` it forwards every connection to the target; after it, bytes in flight and new
 connections go nowhere and nothing is closed, so the client waits as it would on a partitioned
-network (no error comes back before the client's own timeout). It runs its own event loop on a
-thread, so a synchronous fixture can start it before the process that uses it.
+network (no error comes back before the client's own timeout). ``outage()`` instead closes every
+connection and each new one at once (the client gets an error straight away, as from a service
+that is down) until ``resume()``. It runs its own event loop on a thread, so a synchronous
+fixture can start it before the process that uses it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class StallProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
         self._stalled = False
+        self._refusing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -43,6 +47,15 @@ class StallProxy:
     def stall(self) -> None:
         self._stalled = True
 
+    def outage(self) -> None:
+        """Close every open connection, and each new one as it comes, until ``resume()``."""
+        self._refusing = True
+        asyncio.run_coroutine_threadsafe(self._drop_all(), self._loop).result(START_SECONDS)
+
+    def resume(self) -> None:
+        """Forward new connections again (after ``outage()``)."""
+        self._refusing = False
+
     def close(self) -> None:
         """Stop listening, drop every connection, and end the thread."""
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(START_SECONDS)
@@ -53,11 +66,18 @@ class StallProxy:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in self._tasks:
+        await self._drop_all()
+
+    async def _drop_all(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            writer.close()
+            return
         if self._stalled:
             self._spawn(self._silence())  # open and silent; closed with the loop
             return

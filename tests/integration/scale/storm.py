@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from switchboard.stack.process import ManagedProcess
@@ -30,13 +31,15 @@ def start_callers(
     rate: float,
     hold_ms: int,
     media_port: int,
+    caller_block: str = CALLER_BLOCK,
 ) -> tuple[ManagedProcess, Path]:
-    """One sipp placing ``calls`` calls at ``rate`` per second, each held ``hold_ms``."""
+    """One sipp placing ``calls`` calls at ``rate`` per second, each held ``hold_ms``, from
+    +1555<caller_block><n> (give each sipp running at the same time a block of its own)."""
     text = SCENARIO.read_text()
     for key, value in {
         "called": called,
         "hold_ms": str(hold_ms),
-        "caller_block": CALLER_BLOCK,
+        "caller_block": caller_block,
     }.items():
         text = text.replace(f"[{key}]", value)
     scenario = workdir / "uac_storm.xml"
@@ -79,17 +82,20 @@ def start_callers(
 
 @dataclass
 class CallRecord:
-    """What one caller's sipp saw: its call id, livekit-sip's RTP port for it, how it ended."""
+    """What one caller's sipp saw: its call id, livekit-sip's RTP port for it, how it ended, and
+    when (``time.time()`` seconds) it sent the INVITE and got the 200 OK."""
 
     caller: str
     call_id: str
+    invited_at: float = 0.0
+    answered_at: float = 0.0
     answered: bool = False
     sip_rtp_port: int = 0
     ended_by_peer: bool = False
 
 
 _MESSAGE = re.compile(
-    r"-{20,} [^\n]*\n(UDP|TCP) message (sent|received)[^\n]*\n\n(.*?)(?=\n-{20,} |\Z)", re.S
+    r"-{20,} ([^\n]*)\n(UDP|TCP) message (sent|received)[^\n]*\n\n(.*?)(?=\n-{20,} |\Z)", re.S
 )
 
 
@@ -98,18 +104,20 @@ def read_calls(messages: Path) -> dict[str, CallRecord]:
     calls: dict[str, CallRecord] = {}
     by_id: dict[str, CallRecord] = {}
     text = messages.read_text(errors="replace") if messages.exists() else ""
-    for direction, body in ((m.group(2), m.group(3)) for m in _MESSAGE.finditer(text)):
+    for stamp, direction, body in (m.group(1, 3, 4) for m in _MESSAGE.finditer(text)):
         call_id = _header(body, "Call-ID")
         first = body.split("\n", 1)[0].strip()
         if direction == "sent" and first.startswith("INVITE "):
             caller = re.search(r"From: <sip:([^@]+)@", body)
             if caller and call_id not in by_id:
-                record = CallRecord(caller.group(1), call_id)
+                record = CallRecord(caller.group(1), call_id, invited_at=_when(stamp))
                 calls[record.caller] = by_id[call_id] = record
         record_or_none = by_id.get(call_id)
         if record_or_none is None or direction != "received":
             continue
         if first.startswith("SIP/2.0 200") and "INVITE" in _header(body, "CSeq"):
+            if not record_or_none.answered:
+                record_or_none.answered_at = _when(stamp)
             record_or_none.answered = True
             port = re.search(r"m=audio (\d+)", body)
             if port:
@@ -117,6 +125,11 @@ def read_calls(messages: Path) -> dict[str, CallRecord]:
         elif first.startswith("BYE "):
             record_or_none.ended_by_peer = True
     return calls
+
+
+def _when(stamp: str) -> float:
+    """sipp's local date and time of a message, as ``time.time()`` seconds."""
+    return datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
 
 
 def _header(body: str, name: str) -> str:
@@ -161,6 +174,15 @@ def jobs_by_room(agent_log: Path) -> dict[str, list[str]]:
     return dict(jobs)
 
 
+STORM_TUNING: Mapping[str, str] = {
+    "SWITCHBOARD_POLL_INTERVAL": "0.2",
+    "SWITCHBOARD_RECONCILE_INTERVAL": "0",
+    "SWITCHBOARD_BACKOFF_BASE_SECONDS": "0.3",
+    "SWITCHBOARD_BACKOFF_MAX_SECONDS": "3",
+}
+"""The storm's replicas: quick polls and retries within the test's minute, no reconciler."""
+
+
 def start_replica(
     stack: Stack,
     number: int,
@@ -170,19 +192,17 @@ def start_replica(
     workdir: Path,
     lease_seconds: float,
     livekit_url: str,
+    tuning: Mapping[str, str] = STORM_TUNING,
 ) -> ManagedProcess:
     """``switchboard serve`` as its own process (SIGKILL-able) on the shared store, reaching
-    LiveKit's API at ``livekit_url``."""
+    LiveKit's API at ``livekit_url``, with ``tuning`` over the defaults (``{}``: production's)."""
     env = {
         **stack.config.env(),
         "LIVEKIT_URL": livekit_url,
         "SWITCHBOARD_WORKER_ID": f"replica-{number}",
         "SWITCHBOARD_TOKEN_SECRET": "storm-token-secret",
         "SWITCHBOARD_LEASE_SECONDS": str(lease_seconds),
-        "SWITCHBOARD_POLL_INTERVAL": "0.2",
-        "SWITCHBOARD_RECONCILE_INTERVAL": "0",
-        "SWITCHBOARD_BACKOFF_BASE_SECONDS": "0.3",
-        "SWITCHBOARD_BACKOFF_MAX_SECONDS": "3",
+        **tuning,
     }
     # Not awaited here: the test starts every replica, then waits for them all.
     served = start_serve(
