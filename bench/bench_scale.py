@@ -207,6 +207,30 @@ class Topology:
     probes: WorkerPool
     workdir: Path
 
+    def place_calls(
+        self,
+        workdir: Path,
+        called: str,
+        calls: int,
+        rate: float,
+        hold_seconds: int,
+        media_port: int,
+        caller_block: str,
+    ) -> tuple[ManagedProcess, Path]:
+        """One sipp calling ``called``: the process and its message trace."""
+        config = self.stack.config
+        return start_callers(
+            workdir,
+            config.node_ip,
+            config.sip_address,
+            called=called,
+            calls=calls,
+            rate=rate,
+            hold_ms=hold_seconds * 1000,
+            media_port=media_port,
+            caller_block=caller_block,
+        )
+
 
 @contextmanager
 def topology(workdir: Path, replicas: int = 2) -> Iterator[Topology]:
@@ -485,16 +509,8 @@ async def _latency_phase(
     capture = RtpCapture(workdir, media_port, "heard").start()
     times = CallTimes(variant, rate, placed=calls)
     try:
-        sipp, messages = start_callers(
-            workdir,
-            top.stack.config.node_ip,
-            top.stack.config.sip_address,
-            called=CALLED,
-            calls=calls,
-            rate=rate,
-            hold_ms=LATENCY_HOLD * 1000,
-            media_port=media_port,
-            caller_block=caller_block,
+        sipp, messages = top.place_calls(
+            workdir, CALLED, calls, rate, LATENCY_HOLD, media_port, caller_block
         )
         deadline = time.monotonic() + calls / rate + LATENCY_HOLD + 40
         while sipp.running() and time.monotonic() < deadline:
@@ -584,16 +600,9 @@ async def _fault_phase(
         ("switchboard", SWITCHBOARD_NUMBER, switchboard_block),
     ):
         (workdir / handler).mkdir(parents=True)
-        callers[handler] = start_callers(
-            workdir / handler,
-            top.stack.config.node_ip,
-            top.stack.config.sip_address,
-            called=number,
-            calls=FAULT_CALLS,
-            rate=FAULT_RATE,
-            hold_ms=FAULT_HOLD * 1000,
-            media_port=free_media_port(top.stack.config.node_ip),
-            caller_block=block,
+        media_port = free_media_port(top.stack.config.node_ip)
+        callers[handler] = top.place_calls(
+            workdir / handler, number, FAULT_CALLS, FAULT_RATE, FAULT_HOLD, media_port, block
         )
     await asyncio.sleep(FAULT_AT)
     if fault == "api-outage":
