@@ -49,18 +49,23 @@ class AttributePublisher:
     def __init__(self, room: rtc.Room, agent: str) -> None:
         self._room = room
         self._agent = agent
-        self._lock = asyncio.Lock()
+        self._last_send: asyncio.Task[None] | None = None
         self.current: dict[str, str] = {}
         self.spans = StateSpans(agent)
         """One ``agent.state`` span per published state; the hand-off steps use it too."""
 
     async def publish(self, changes: dict[str, str]) -> None:
         """Set ``changes`` (merged server-side with what was published before)."""
-        async with self._lock:
-            # Plain strings on the wire and in the logs, whether given as enum members or not.
-            delta = {str(k): str(v) for k, v in changes.items() if self.current.get(k) != v}
-            if not delta:
-                return
+        await asyncio.shield(self.publish_soon(changes))
+
+    def publish_soon(self, changes: dict[str, str]) -> asyncio.Task[None]:
+        """``publish`` without waiting for the server's round trip (e.g. while dialing).
+
+        Changes reach the server in the order of the calls, whichever are awaited; the task is
+        done once these are published (or failed to be: that is logged, never raised)."""
+        # Plain strings on the wire and in the logs, whether given as enum members or not.
+        delta = {str(k): str(v) for k, v in changes.items() if self.current.get(k) != v}
+        if delta:
             self.current.update(delta)
             if STATE in delta:
                 self.spans.enter(STATE, Step.AGENT_STATE, {STATE: delta[STATE]})
@@ -68,9 +73,15 @@ class AttributePublisher:
                 "attributes",
                 extra={"agent": self._agent, "room": self._room.name, "attributes": delta},
             )
-            if not self._room.isconnected():
-                return
-            try:
-                await self._room.local_participant.set_attributes(delta)
-            except Exception:
-                logger.warning("could not publish attributes", exc_info=True)
+        self._last_send = asyncio.ensure_future(self._send(delta, after=self._last_send))
+        return self._last_send
+
+    async def _send(self, delta: dict[str, str], *, after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
+        if not delta or not self._room.isconnected():
+            return
+        try:
+            await self._room.local_participant.set_attributes(delta)
+        except Exception:
+            logger.warning("could not publish attributes", exc_info=True)

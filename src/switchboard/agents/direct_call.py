@@ -40,7 +40,8 @@ class DirectCall(JobCall):
             reason="human joined",
             before_leaving=self._on_human_joined,
         )
-        await self._publisher.publish(
+        # Published while the phone rings: the round trip need not delay the INVITE.
+        dialing = self._publisher.publish_soon(
             {
                 attr.STATE: OutboundCallerState.DIALING,
                 attr.CALLEE: self._callee,
@@ -61,12 +62,14 @@ class DirectCall(JobCall):
                 deadline=self._job.dial_deadline,
             )
         except DialError as exc:
+            await dialing
             if self._caller_left:
                 return  # we hung up ourselves; _hang_up reported it
             await report_dial_failure(self._ctx, self._publisher, exc)
             return
         finally:
             self._ctx.room.off("participant_disconnected", self._on_participant_left)
+        await dialing
         if not joined.done():  # else the human is in and the state already says so
             await self._publisher.publish(
                 {

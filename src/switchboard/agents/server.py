@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import math
 import os
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, JobRequest
+from livekit.agents.utils import http_context
 
 from switchboard.agents import attributes
 from switchboard.agents.config import CONFIG_ENV_VAR, AgentsConfig, load_config
@@ -85,8 +88,25 @@ class _Acceptor:
 
 
 def load_process_config(proc: JobProcess) -> None:
-    """Job-process setup: load the YAML named by ``SWITCHBOARD_AGENTS_CONFIG`` (or the default)."""
+    """Job-process setup: load the YAML named by ``SWITCHBOARD_AGENTS_CONFIG`` (or the default),
+    and do the one-time work a job would otherwise do on its event loop (``warm_up``)."""
     proc.userdata["config"] = load_config(os.environ.get(CONFIG_ENV_VAR) or None)
+    warm_up()
+
+
+def warm_up() -> None:
+    """What every job's first steps would pay for once per process, paid while it idles.
+
+    Measured in the outbound-caller's job before it dials (its event loop blocked): importing
+    the offline TTS (switchboard.agents.speech, built with the job's providers) and the TLS
+    context of livekit-agents' shared HTTP session (``ctx.api``'s first use parses the whole
+    CA bundle: 50-190 ms). Failures are left to the first real use to report.
+    """
+    with contextlib.suppress(Exception):
+        importlib.import_module("switchboard.agents.speech")
+    with contextlib.suppress(Exception):
+        # Private, but cached per process (functools.cache) for every session built later.
+        http_context._create_ssl_context()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +125,9 @@ async def start_job(ctx: JobContext, default_name: str, state: str) -> StartedJo
     publisher = attributes.AttributePublisher(ctx.room, name)
     trace_job(ctx, publisher.spans)
     await ctx.connect()
-    await publisher.publish({attributes.AGENT: name, attributes.STATE: state})
+    # Not waited for: the job's first step (an outbound-caller's dial) need not follow a round
+    # trip, and later changes reach the server after this one all the same.
+    publisher.publish_soon({attributes.AGENT: name, attributes.STATE: state})
     return StartedJob(config, name, publisher)
 
 

@@ -43,6 +43,12 @@ HANDOFF_SPAN = "handoff"
 """The publisher's span kind for the brief and the accept (until connected)."""
 GOODBYE_SECONDS = 4.0
 """How long the last line to the human may play before the agent leaves."""
+INVITE_HEAD_START_SECONDS = 0.25
+"""How long the briefing session's start waits after the dial starts: CreateSIPParticipant's
+INVITE reaches the phone 50-190 ms after the request, 200-460 ms when the session's start holds
+this loop meanwhile (bench_handoff). A ringing phone leaves the session seconds to start; with
+one that answers at once the start may overlap the isolation at the answer, which only delays
+the caller's ``can_subscribe`` going off: the human's audio exists ~1 s after the answer."""
 _EXPLANATIONS = {
     TransferOutcome.DECLINED: "the human declined the call",
     TransferOutcome.NO_DECISION: (
@@ -60,6 +66,7 @@ class WarmCall(JobCall):
     def _prepare(self) -> None:
         self._briefing = HumanBriefing(self._ctx, self._config, self._job.brief)
         self._briefing_for = ""
+        self._briefing_started: asyncio.Future[None] | None = None
 
     def callees(self) -> list[Callee]:
         """The humans to ring: the job's ``humans`` (identities ``<callee>-1``...), or its one
@@ -90,7 +97,7 @@ class WarmCall(JobCall):
 
     async def run(self) -> None:
         callees = self.callees()
-        await self._publisher.publish(
+        dialing = self._publisher.publish_soon(
             {
                 attr.STATE: OutboundCallerState.DIALING,
                 attr.TRANSFER: TransferProgress.DIALING,
@@ -98,10 +105,15 @@ class WarmCall(JobCall):
                 attr.TARGET: self._job.target,
             }
         )
-        # Start the briefing's session before dialing: it costs a second of CPU that would
-        # otherwise delay isolating the caller from the human and the brief itself.
-        await self._prepare_briefing(callees[0].identity)
-        result = await self._transfer(callees)
+        # The briefing's session starts while the phone rings, not before the INVITE: its
+        # start (100-300 ms of this loop) would otherwise be part of the caller's wait.
+        self._start_briefing(callees[0].identity, after=INVITE_HEAD_START_SECONDS)
+        try:
+            result = await self._transfer(callees)
+        finally:
+            await dialing
+        with contextlib.suppress(Exception):  # it failed: the brief, if any, said so
+            await self._briefing_ready()
         await self._report(result)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._briefing.conversation.finish_speaking(), GOODBYE_SECONDS)
@@ -134,19 +146,31 @@ class WarmCall(JobCall):
             on_caller_left=self._tell_caller_left,
         )
 
-    async def _prepare_briefing(self, identity: str) -> None:
-        """A briefing session listening to ``identity`` (a new one for each human)."""
-        if self._briefing_for == identity:
-            return
-        if self._briefing_for:
-            with contextlib.suppress(Exception):
-                await self._briefing.conversation.aclose()
-            self._briefing = HumanBriefing(self._ctx, self._config, self._job.brief)
+    def _start_briefing(self, identity: str, *, after: float = 0.0) -> None:
+        """Start the briefing session listening to ``identity`` (who may still be ringing),
+        ``after`` seconds from now."""
         self._briefing_for = identity
-        await self._briefing.prepare(identity)
+        self._briefing_started = asyncio.ensure_future(self._briefing.prepare(identity, after))
+
+    async def _briefing_ready(self) -> None:
+        if self._briefing_started is not None:
+            await asyncio.shield(self._briefing_started)
+
+    async def _prepare_briefing(self, identity: str) -> None:
+        """A started briefing session listening to ``identity`` (a new one for each human)."""
+        if self._briefing_for != identity:
+            if self._briefing_for:
+                with contextlib.suppress(Exception):
+                    await self._briefing_ready()
+                with contextlib.suppress(Exception):
+                    await self._briefing.conversation.aclose()
+                self._briefing = HumanBriefing(self._ctx, self._config, self._job.brief)
+            self._start_briefing(identity)
+        await self._briefing_ready()
 
     async def _tell_caller_left(self, human: rtc.RemoteParticipant) -> None:
         """The caller hung up during the brief: tell the human before they are hung up."""
+        await self._prepare_briefing(human.identity)
         conversation = self._briefing.conversation
         await conversation.interrupt()
         conversation.say((self._config.outbound_caller.on_caller_left,), interruptible=False)
@@ -218,9 +242,11 @@ class HumanBriefing:
             on_close=self._closed,
         )
 
-    async def prepare(self, identity: str) -> None:
-        """Start listening for ``identity`` (not dialed yet). The brief is spoken, never sent
-        as text: a transcript would reach the caller too (a browser caller would read it)."""
+    async def prepare(self, identity: str, after: float = 0.0) -> None:
+        """Start listening for ``identity`` (maybe still ringing) ``after`` seconds from now.
+        The brief is spoken, never sent as text: a transcript would reach the caller too (a
+        browser caller would read it)."""
+        await asyncio.sleep(after)
         await self.conversation.start_for(identity, sip=True, transcribe=False)
 
     async def run(self, human: rtc.RemoteParticipant) -> Decision:
