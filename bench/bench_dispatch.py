@@ -43,7 +43,6 @@ import hashlib
 import math
 import multiprocessing
 import os
-import platform
 import re
 import secrets
 import socket
@@ -64,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import aiohttp
 import httpx
-from benchkit import replace_section, table
+from benchkit import machine, table, write_section
 from google.protobuf.json_format import MessageToJson
 from livekit import api, rtc
 
@@ -692,23 +691,13 @@ async def _ready(url: str) -> None:
 
 
 def write_readme(markdown: str, command: str, elapsed: float) -> None:
-    machine = f"{platform.machine()}, {multiprocessing.cpu_count()} cores, Python "
-    machine += platform.python_version()
-    section = "\n".join(
-        [
-            SECTION + " (bench/bench_dispatch.py)",
-            "",
-            f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine}; one run of `{command}`"
-            f" ({elapsed:.0f} s, stack and workers included). See the script's docstring for",
-            "what each figure is, and docs/service.md for the design it measures.",
-            "",
-            markdown,
-            "",
-            EXPLANATION.strip(),
-            "",
-        ]
+    intro = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; one run of `{command}`"
+        f" ({elapsed:.0f} s, stack and workers included). See the script's docstring for what"
+        " each figure is, and docs/service.md for the design it measures."
     )
-    replace_section(section, (SECTION, "## Dispatch ("))
+    heading = SECTION + " (bench/bench_dispatch.py)"
+    write_section(heading, intro, markdown, EXPLANATION, (SECTION, "## Dispatch ("))
 
 
 EXPLANATION = """

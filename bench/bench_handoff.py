@@ -35,9 +35,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
-import os
-import platform
 import re
 import shutil
 import sys
@@ -52,7 +49,7 @@ from typing import Any, TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from benchkit import replace_section, table
+from benchkit import machine, table, write_section
 from livekit import api
 
 from tests.integration.callflow.conftest import (
@@ -489,30 +486,13 @@ def report(results: dict[str, list[Call]], press_after_ms: int) -> Report:
     return Report(markdown, summary)
 
 
-def machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {multiprocessing.cpu_count()} cores, "
-        f"Python {platform.python_version()}, load average at the end {load}"
-    )
-
-
 def write_readme(markdown: str, command: str, elapsed: float) -> None:
-    section = "\n".join(
-        [
-            SECTION + " (bench/bench_handoff.py)",
-            "",
-            f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; one run of `{command}`"
-            f" ({elapsed:.0f} s, both systems included). See the script's docstring for how each",
-            'time is taken, and docs/handoff.md ("Warm transfer") for the flow it measures.',
-            "",
-            markdown,
-            "",
-            EXPLANATION.strip(),
-            "",
-        ]
+    intro = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; one run of `{command}`"
+        f" ({elapsed:.0f} s, both systems included). See the script's docstring for how each"
+        ' time is taken, and docs/handoff.md ("Warm transfer") for the flow it measures.'
     )
-    replace_section(section, (SECTION,))
+    write_section(SECTION + " (bench/bench_handoff.py)", intro, markdown, EXPLANATION, (SECTION,))
 
 
 EXPLANATION = """

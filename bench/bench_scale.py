@@ -43,7 +43,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import signal
 import statistics
 import sys
@@ -62,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import psutil
-from benchkit import replace_section, table
+from benchkit import machine, table, write_section
 from livekit import api
 from webhook_faults import WebhookFaults
 
@@ -879,24 +878,12 @@ has the layout and the same reading):
 
 
 def write_readme(markdown: str, command: str, elapsed: float) -> None:
-    machine = f"{platform.machine()}, {multiprocessing.cpu_count()} cores, Python "
-    machine += platform.python_version()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    section = "\n".join(
-        [
-            SECTION,
-            "",
-            f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine}, load average at the end {load};"
-            f" one run of `{command}` ({elapsed:.0f} s, topology included). See the script's"
-            " docstring for how each figure is taken, and docs/scale.md for the layout.",
-            "",
-            markdown,
-            "",
-            EXPLANATION.strip(),
-            "",
-        ]
+    intro = (
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; one run of `{command}`"
+        f" ({elapsed:.0f} s, topology included). See the script's docstring for how each figure"
+        " is taken, and docs/scale.md for the layout."
     )
-    replace_section(section, (SECTION,))
+    write_section(SECTION, intro, markdown, EXPLANATION)
 
 
 def main() -> None:

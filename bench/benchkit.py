@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,3 +27,22 @@ def replace_section(section: str, starts: Sequence[str], readme: Path = README) 
         if not skipping:
             kept.append(line)
     readme.write_text("\n".join(kept).rstrip() + "\n\n" + section)
+
+
+def machine() -> str:
+    """The machine and its load now, for a section's "Measured" line."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average at the end {load}"
+    )
+
+
+def write_section(
+    heading: str, intro: str, markdown: str, explanation: str, replaces: Sequence[str] = ()
+) -> None:
+    """A benchmark's section: ``heading``, the ``intro`` saying how it was measured, the figures
+    and what they say; in place of the sections whose headings start with ``heading`` or one of
+    ``replaces``."""
+    section = "\n".join([heading, "", intro, "", markdown, "", explanation.strip(), ""])
+    replace_section(section, (heading, *replaces))
