@@ -118,6 +118,19 @@ async def _room_listed(lkapi: api.LiveKitAPI, name: str) -> bool:
     return any(room.name == name for room in rooms.rooms)
 
 
+async def _ended_session(
+    lkapi: api.LiveKitAPI, store: CountingStore, name: str, *, finished_recorded: bool
+) -> api.Room:
+    """A room session that opened and was deleted: its ``room_started`` (deciding the qualifier)
+    in the store, and its ``room_finished`` too when ``finished_recorded``."""
+    room = await _open_room(lkapi, name)
+    await lkapi.room.delete_room(api.DeleteRoomRequest(room=name))
+    await store.record_webhooks([_webhook("room_started", name, room.sid, decision=QUALIFIER)])
+    if finished_recorded:
+        await store.record_webhooks([_webhook("room_finished", name, room.sid)])
+    return room
+
+
 async def test_a_fresh_first_attempt_dispatches_without_list_rooms(
     service_stack: Stack,
     rules_path: Path,
@@ -163,10 +176,7 @@ async def test_a_room_whose_room_finished_is_recorded_is_checked_and_not_created
     lkapi: api.LiveKitAPI,
 ) -> None:
     name = f"proof-finished-{uuid.uuid4().hex[:6]}"
-    room = await _open_room(lkapi, name)
-    await lkapi.room.delete_room(api.DeleteRoomRequest(room=name))
-    await store.record_webhooks([_webhook("room_started", name, room.sid, decision=QUALIFIER)])
-    await store.record_webhooks([_webhook("room_finished", name, room.sid)])
+    await _ended_session(lkapi, store, name, finished_recorded=True)
     dispatcher = _dispatcher(service_stack, rules_path, store, client)
 
     report = await dispatcher.drain()
@@ -186,10 +196,7 @@ async def test_a_finished_session_s_job_never_lands_in_a_new_session_of_the_name
     lkapi: api.LiveKitAPI,
 ) -> None:
     name = f"proof-reopened-{uuid.uuid4().hex[:6]}"
-    old = await _open_room(lkapi, name)
-    await lkapi.room.delete_room(api.DeleteRoomRequest(room=name))
-    await store.record_webhooks([_webhook("room_started", name, old.sid, decision=QUALIFIER)])
-    await store.record_webhooks([_webhook("room_finished", name, old.sid)])
+    old = await _ended_session(lkapi, store, name, finished_recorded=True)
     new = await _open_room(lkapi, name)
     try:
         assert new.sid != old.sid
@@ -216,9 +223,7 @@ async def test_a_list_dispatch_failure_on_the_fresh_path_is_retried_with_list_ro
     """A room gone with no ``room_finished`` recorded (lost, or the server restarted): the
     fresh path's ``ListDispatch`` fails, and the retry asks ``ListRooms``, creating nothing."""
     name = f"proof-vanished-{uuid.uuid4().hex[:6]}"
-    room = await _open_room(lkapi, name)
-    await lkapi.room.delete_room(api.DeleteRoomRequest(room=name))
-    await store.record_webhooks([_webhook("room_started", name, room.sid, decision=QUALIFIER)])
+    await _ended_session(lkapi, store, name, finished_recorded=False)
     dispatcher = _dispatcher(
         service_stack, rules_path, store, client, backoff_base_seconds=0.01, max_attempts=2
     )
