@@ -656,9 +656,7 @@ async def _fault_phase(
     results = []
     for handler, prefix in (("naive", "nv"), ("switchboard", "sb")):
         counts = FaultCounts(fault, handler, placed=FAULT_CALLS)
-        hops = [h for name, h in top.hops.items() if name.startswith(handler[:5])]
-        if handler == "switchboard":
-            hops = [h for name, h in top.hops.items() if name.startswith("replica")]
+        hops = [h for name, h in top.hops.items() if (name == "naive") == (handler == "naive")]
         counts.lost_answers = sum(h.counts.answer_lost for h in hops)
         for call in read_calls(callers[handler][1]).values():
             _judge(call, prefix, seen, jobs, counts)
